@@ -1,0 +1,134 @@
+/*
+ * usermap.h - mmap(2) implemented in user space.
+ *
+ * This is the whole public API of libusermap.  A program calls um_mmap()
+ * where it would call mmap(): the same arguments, the same PROT_*, MAP_*,
+ * MS_* and MADV_* constants from <sys/mman.h>, the same MAP_FAILED and the
+ * same errno.  The difference is who brings the pages in: usermap's own
+ * fault handler reads them from the file, tracks which ones were written,
+ * and writes those back, instead of the kernel's page cache.
+ *
+ * Every call that fails returns -1 (MAP_FAILED for um_mmap), sets errno as
+ * Linux would for the same call, and leaves a sentence explaining the
+ * failure in um_error_message().  The library never aborts or exits.
+ *
+ * Thread safety: every call may be made from any thread.
+ */
+#ifndef USERMAP_H
+#define USERMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define USERMAP_VERSION_MAJOR 0
+#define USERMAP_VERSION_MINOR 1
+
+/* Marks the library's exported symbols; everything else stays hidden. */
+#if defined(__GNUC__)
+#define UM_API __attribute__((visibility("default")))
+#else
+#define UM_API
+#endif
+
+/*
+ * um_mmap - map a file or anonymous memory, paged by usermap.
+ *
+ * Arguments and result are those of mmap(2).  Regular files and anonymous
+ * memory are paged by usermap; any other kind of file (a device, say) is
+ * handed to the kernel's mmap unchanged, so the call behaves exactly as
+ * mmap would for it.
+ *
+ * Supported flags: MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE,
+ * MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE,
+ * MAP_NORESERVE, MAP_LOCKED.  Anonymous MAP_HUGETLB mappings are the
+ * kernel's.
+ *
+ * Returns the address of the mapping, or MAP_FAILED with errno set.
+ */
+UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd,
+              off_t offset);
+
+/*
+ * um_munmap - unmap a range, as munmap(2).
+ *
+ * Dirty pages of MAP_SHARED file mappings in the range are written to the
+ * file before the range goes away.  Part of a mapping may be unmapped; the
+ * rest stays.  Unmapping a range that holds no mapping succeeds.
+ */
+UM_API int um_munmap(void *addr, size_t length);
+
+/*
+ * um_msync - write a range back, as msync(2).
+ *
+ * MS_SYNC writes the dirty pages of the range to the file and waits for
+ * them to reach the disk (fsync).  MS_ASYNC writes them to the file without
+ * waiting for the disk.  MS_INVALIDATE drops the clean pages of the range
+ * from usermap's cache, so that later reads see the file's current bytes
+ * (for example after a write(2) to the file).  MS_SYNC together with
+ * MS_ASYNC is EINVAL; a range that is not mapped is ENOMEM.
+ */
+UM_API int um_msync(void *addr, size_t length, int flags);
+
+/*
+ * um_mprotect - change the protection of a range, as mprotect(2).
+ *
+ * The protection is enforced by the MMU: a forbidden access raises a real
+ * SIGSEGV (SEGV_ACCERR) at the faulting address.  PROT_WRITE on a
+ * MAP_SHARED mapping of a file opened read-only is EACCES.
+ */
+UM_API int um_mprotect(void *addr, size_t length, int prot);
+
+/*
+ * um_madvise - give advice about a range, as madvise(2).
+ *
+ * MADV_DONTNEED drops the range's pages from the mapping: a later access to
+ * a MAP_PRIVATE file mapping sees the file's bytes again, to an anonymous
+ * private mapping zeros, and to a MAP_SHARED mapping the shared bytes
+ * (dirty shared pages are written back first).  Other advice is passed to
+ * the kernel.
+ */
+UM_API int um_madvise(void *addr, size_t length, int advice);
+
+/*
+ * um_error_message - why the last failing usermap call on this thread
+ * failed, as one sentence (for example "fd 3 is open write-only; a mapping
+ * needs read access").  Never NULL; "" when no call has failed yet.  The
+ * text stays valid until the next usermap call on the same thread.
+ */
+UM_API const char *um_error_message(void);
+
+/* A pool of pages: page size, memory budget, policy.  Opaque. */
+typedef struct um_pool um_pool;
+
+/*
+ * Counters of a pool since it was created.  Pages are usermap pages
+ * (page_size bytes), not the system's 4 KiB pages.
+ */
+struct um_stats {
+    size_t page_size;        /* usermap page size of the pool, in bytes  */
+    uint64_t faults;         /* faults served by usermap's handler      */
+    uint64_t pages_filled;   /* pages brought in from a backing store   */
+    uint64_t bytes_read;     /* bytes read from backing stores          */
+    uint64_t bytes_written;  /* bytes written back to backing stores    */
+    uint64_t writebacks;     /* pages written back                      */
+    uint64_t mappings;       /* live mappings                           */
+};
+
+/*
+ * um_stats - copy the counters of a pool into *out.  pool NULL means the
+ * default pool, the one um_mmap() uses.  Returns 0, or -1 with errno
+ * EINVAL when out is NULL.
+ */
+UM_API int um_stats(um_pool *pool, struct um_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USERMAP_H */

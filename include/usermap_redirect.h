@@ -1,0 +1,21 @@
+/*
+ * usermap_redirect.h - build an existing mmap program against usermap
+ * unchanged:  cc -include usermap_redirect.h prog.c -lusermap
+ *
+ * <sys/mman.h> is included first so that its prototypes keep their own
+ * names; every later use of mmap, munmap, msync, mprotect and madvise in the
+ * program then calls the usermap function of the same contract.
+ */
+#ifndef USERMAP_REDIRECT_H
+#define USERMAP_REDIRECT_H
+
+#include <sys/mman.h>
+#include <usermap.h>
+
+#define mmap um_mmap
+#define munmap um_munmap
+#define msync um_msync
+#define mprotect um_mprotect
+#define madvise um_madvise
+
+#endif /* USERMAP_REDIRECT_H */

@@ -1,0 +1,441 @@
+/*
+ * api.c - the public calls: argument checks with the kernel's errno rules,
+ * then the region table and the caches.
+ *
+ * Where the kernel itself can judge a call, usermap lets it: the mapping
+ * usermap makes is a real mapping of the cache's memfd with the caller's
+ * address, length, protection and flags, so address errors, protection
+ * faults, SIGBUS past the end of the file and mprotect/madvise/msync
+ * argument errors all come from the kernel, exactly.  What the kernel
+ * cannot see is the caller's file: those checks are made here, and a probe
+ * mapping of the caller's fd (made and unmapped at once, never touched)
+ * settles the rest, such as the limits of the file's filesystem.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "usermap.h"
+#include "cache.h"
+#include "error.h"
+#include "lifecycle.h"
+#include "ranges.h"
+#include "region.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#define MAP_TYPE_BITS 0x0f
+
+/* Flags usermap implements itself rather than passing to the kernel's
+ * mmap of the memfd: populating or locking before the engine watches the
+ * range would fill the memfd with zeros instead of the file's bytes. */
+#define DEFERRED_FLAGS (MAP_POPULATE | MAP_LOCKED)
+
+/* What um_mmap settled before placing the mapping. */
+struct request {
+    void *addr;
+    size_t len;                 /* rounded up to whole pages */
+    int prot, flags;
+    int map_fd;                 /* what to mmap: the cache's memfd, or -1 */
+    bool read_only;             /* map the memfd read-only (see cache_map_fd) */
+    uint64_t offset;            /* in the memfd */
+    struct um_region region;    /* the table entry, start and end unset */
+};
+
+static uintptr_t page_mask(void)
+{
+    return um_system_page() - 1;
+}
+
+/* ------------------------------------------------------------ um_mmap */
+
+static int check_length(size_t len)
+{
+    if (len == 0)
+        return um_fail(EINVAL, "the length is 0; a mapping needs at least one byte");
+    if (len > SIZE_MAX - page_mask())
+        return um_fail(ENOMEM, "the length %zu is larger than any address space", len);
+    return 0;
+}
+
+static bool is_shared(int flags)
+{
+    int type = flags & MAP_TYPE_BITS;
+
+    return type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+}
+
+static int check_type(int flags)
+{
+    int type = flags & MAP_TYPE_BITS;
+
+    if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
+        return um_fail(EINVAL, "flags 0x%x give no mapping type: exactly one of "
+                       "MAP_SHARED and MAP_PRIVATE is needed", flags);
+    return 0;
+}
+
+/* The checks of the caller's fd that the kernel would make on it. */
+static int check_file_access(int fd, int accmode, int prot, int flags)
+{
+    if (accmode == O_WRONLY)
+        return um_fail(EACCES, "fd %d is open write-only; a mapping needs read access", fd);
+    if (is_shared(flags) && (prot & PROT_WRITE) && accmode == O_RDONLY)
+        return um_fail(EACCES, "fd %d is open read-only; a MAP_SHARED mapping with "
+                       "PROT_WRITE needs it open for reading and writing", fd);
+    return 0;
+}
+
+/* Lets the kernel judge everything else about mapping this fd this way,
+ * without placing anything or touching a page. */
+static int probe_kernel(size_t len, int prot, int flags, int fd, off_t offset)
+{
+    int probe_flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | DEFERRED_FLAGS);
+    void *p = mmap(NULL, len, prot, probe_flags, fd, offset);
+
+    if (p == MAP_FAILED)
+        return um_fail(errno, "the kernel refuses this mapping of fd %d: %s",
+                       fd, strerror(errno));
+    munmap(p, len);
+    return 0;
+}
+
+/* Flags for the kernel's mmap of the memfd. */
+static int kernel_flags(int flags, bool shared)
+{
+    flags &= ~(MAP_TYPE_BITS | MAP_ANONYMOUS | DEFERRED_FLAGS);
+    return flags | (shared ? MAP_SHARED : MAP_PRIVATE);
+}
+
+static void release_piece(const struct um_region *piece)
+{
+    if (piece->cache)
+        cache_release(piece->cache);
+}
+
+static int write_back_piece(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    if (!region_writes_back(piece))
+        return 0;
+    return cache_writeback(piece->cache, piece->offset,
+                           region_offset_of(piece, piece->end));
+}
+
+static int write_back_range(uintptr_t start, uintptr_t end)
+{
+    int rc = region_for_each_in(start, end, write_back_piece, NULL);
+
+    return rc < 0 ? um_fail(-rc, "cannot write dirty pages back: %s", strerror(-rc)) : 0;
+}
+
+/*
+ * Maps, watches and records the request; under the exclusive lock.
+ * MAP_FIXED replaces what was there, as the kernel's does: usermap's own
+ * mappings there are written back first and leave the table afterwards.
+ */
+static void *place(struct request *rq)
+{
+    bool fixed = (rq->flags & MAP_FIXED) && !(rq->flags & MAP_FIXED_NOREPLACE);
+    int kflags = kernel_flags(rq->flags, rq->region.flags & UM_REGION_SHARED);
+    void *p;
+
+    if (rq->map_fd < 0)
+        kflags |= MAP_ANONYMOUS;
+    if (fixed && write_back_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len) < 0)
+        return MAP_FAILED;
+    p = mmap(rq->addr, rq->len, rq->prot, kflags, rq->map_fd, (off_t)rq->offset);
+    if (p == MAP_FAILED) {
+        um_fail(errno, "mmap of %zu bytes failed: %s", rq->len, strerror(errno));
+        return MAP_FAILED;
+    }
+    rq->region.start = (uintptr_t)p;
+    rq->region.end = (uintptr_t)p + rq->len;
+    /* Entries left where the kernel placed us are stale (replaced by
+     * MAP_FIXED, or unmapped behind usermap's back). */
+    if (region_remove_range(rq->region.start, rq->region.end, release_piece) < 0 ||
+        um_engine->watch(p, rq->len, region_writes_back(&rq->region)) < 0 ||
+        region_insert(&rq->region) < 0) {
+        int err = errno ? errno : ENOMEM;
+        munmap(p, rq->len);
+        um_fail(err, "cannot set up paging for %zu bytes at %p: %s", rq->len, p,
+                um_error_message()[0] ? um_error_message() : strerror(err));
+        return MAP_FAILED;
+    }
+    return p;
+}
+
+/* MAP_POPULATE and MAP_LOCKED, once the engine watches the range: fill
+ * the cache in bulk here rather than one fault at a time, then let the
+ * kernel map what is there. */
+static void populate(void *p, const struct request *rq)
+{
+    bool write = !(rq->region.flags & UM_REGION_SHARED) && (rq->prot & PROT_WRITE);
+
+    if (rq->region.cache) {
+        um_lock_shared();
+        cache_fill(rq->region.cache, rq->offset, rq->len);
+        um_unlock();
+    }
+    /* Best effort, like the kernel's: pages past the end stay unmapped. */
+    if (rq->flags & MAP_POPULATE)
+        madvise(p, rq->len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+    if (rq->flags & MAP_LOCKED)
+        mlock(p, rq->len);
+}
+
+static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void *), void *arg)
+{
+    void *p;
+
+    um_lock_exclusive();
+    if (get_cache) {
+        rq->region.cache = get_cache(arg);
+        if (!rq->region.cache) {
+            um_unlock();
+            return MAP_FAILED;
+        }
+        rq->map_fd = cache_map_fd(rq->region.cache, rq->read_only);
+    }
+    p = place(rq);
+    if (p == MAP_FAILED && rq->region.cache)
+        cache_release(rq->region.cache);
+    um_unlock();
+    if (p != MAP_FAILED && (rq->flags & DEFERRED_FLAGS))
+        populate(p, rq);
+    return p;
+}
+
+struct file_args {
+    int fd;
+    const struct stat *st;
+    bool needs_write;
+};
+
+static struct um_cache *get_file_cache(void *arg)
+{
+    struct file_args *a = arg;
+
+    return cache_for_file(a->fd, a->st, a->needs_write);
+}
+
+static struct um_cache *get_anonymous_cache(void *arg)
+{
+    return cache_for_anonymous(*(size_t *)arg);
+}
+
+static void *map_file(struct request *rq, int fd, off_t offset)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    int accmode;
+    struct file_args args;
+
+    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0) {
+        um_fail(EBADF, "fd %d is not a file descriptor open for reading", fd);
+        return MAP_FAILED;
+    }
+    /* What usermap cannot page (devices, say) is the kernel's to map,
+     * with the kernel's answer for what cannot be mapped at all. */
+    if (!S_ISREG(st.st_mode)) {
+        void *p = mmap(rq->addr, rq->len, rq->prot, rq->flags, fd, offset);
+        if (p == MAP_FAILED)
+            um_fail(errno, "fd %d is not a regular file and the kernel cannot map it: %s",
+                    fd, strerror(errno));
+        return p;
+    }
+    accmode = fl & O_ACCMODE;
+    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 ||
+        check_file_access(fd, accmode, rq->prot, rq->flags) < 0 ||
+        probe_kernel(rq->len, rq->prot, rq->flags, fd, offset) < 0 || !um_start())
+        return MAP_FAILED;
+    args = (struct file_args){
+        .fd = fd,
+        .st = &st,
+        .needs_write = is_shared(rq->flags) && accmode == O_RDWR,
+    };
+    rq->len = (rq->len + page_mask()) & ~page_mask();
+    rq->offset = (uint64_t)offset;
+    if (is_shared(rq->flags)) {
+        rq->region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
+        rq->read_only = !args.needs_write;
+    }
+    return map_request(rq, get_file_cache, &args);
+}
+
+static void *map_anonymous(struct request *rq)
+{
+    size_t len;
+
+    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 || !um_start())
+        return MAP_FAILED;
+    rq->len = (rq->len + page_mask()) & ~page_mask();
+    len = rq->len;
+    rq->offset = 0;
+    if (!is_shared(rq->flags))
+        return map_request(rq, NULL, NULL);
+    rq->region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
+    return map_request(rq, get_anonymous_cache, &len);
+}
+
+UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+    struct request rq = {
+        .addr = addr, .len = length, .prot = prot, .flags = flags, .map_fd = -1,
+    };
+
+    if ((uint64_t)offset & page_mask()) {
+        um_fail(EINVAL, "offset %lld is not a multiple of the page size %zu",
+                (long long)offset, um_system_page());
+        return MAP_FAILED;
+    }
+    /* Huge pages are the kernel's own business. */
+    if ((flags & MAP_ANONYMOUS) && (flags & MAP_HUGETLB))
+        return mmap(addr, length, prot, flags, fd, offset);
+    if (flags & MAP_ANONYMOUS)
+        return map_anonymous(&rq);
+    return map_file(&rq, fd, offset);
+}
+
+/* ----------------------------------------------------------- um_munmap */
+
+static bool started(void)
+{
+    return um_engine != NULL;
+}
+
+/* [start, end) of a call's page-aligned range; -1 with EINVAL as the
+ * kernel's munmap/mprotect/msync checks would give. */
+static int call_range(const char *call, void *addr, size_t len, uintptr_t *start, uintptr_t *end)
+{
+    uintptr_t a = (uintptr_t)addr;
+    size_t rounded = (len + page_mask()) & ~page_mask();
+
+    if (a & page_mask())
+        return um_fail(EINVAL, "%s: address %p is not page aligned", call, addr);
+    if (rounded < len || a + rounded < a)
+        return um_fail(EINVAL, "%s: the range at %p of %zu bytes wraps around", call, addr, len);
+    *start = a;
+    *end = a + rounded;
+    return 0;
+}
+
+UM_API int um_munmap(void *addr, size_t length)
+{
+    uintptr_t start, end;
+    int rc;
+
+    if (length == 0)
+        return um_fail(EINVAL, "munmap: the length is 0");
+    if (call_range("munmap", addr, length, &start, &end) < 0)
+        return -1;
+    if (!started())
+        return munmap(addr, length) == 0 ? 0 : um_fail(errno, "munmap: %s", strerror(errno));
+    um_lock_exclusive();
+    /* Written back while still mapped: dirty tracking lives in the
+     * mapping's page tables, which munmap takes away. */
+    rc = write_back_range(start, end);
+    if (rc == 0 && munmap(addr, length) < 0)
+        rc = um_fail(errno, "munmap: %s", strerror(errno));
+    /* Only after the kernel unmapped the range: a fault that finds no
+     * region must find no mapping either. */
+    if (rc == 0 && region_remove_range(start, end, release_piece) < 0)
+        rc = um_fail(ENOMEM, "munmap: out of memory splitting a mapping");
+    um_unlock();
+    return rc;
+}
+
+/* ------------------------------------------------------------ um_msync */
+
+static int sync_piece(void *arg, const struct um_region *piece)
+{
+    int flags = *(int *)arg;
+    uint64_t lo = piece->offset, hi = region_offset_of(piece, piece->end);
+    int rc = 0;
+
+    if (!piece->cache)
+        return 0;
+    if ((flags & (MS_SYNC | MS_ASYNC)) && region_writes_back(piece))
+        rc = cache_writeback(piece->cache, lo, hi);
+    if (rc == 0 && (flags & MS_INVALIDATE))
+        rc = cache_invalidate(piece->cache, lo, hi);
+    if (rc == 0 && (flags & MS_SYNC) && region_writes_back(piece))
+        rc = cache_sync(piece->cache);
+    return rc;
+}
+
+UM_API int um_msync(void *addr, size_t length, int flags)
+{
+    uintptr_t start, end;
+    int rc;
+
+    /* The kernel judges flags, alignment and whether all is mapped. */
+    if (msync(addr, length, flags) < 0)
+        return um_fail(errno, "msync: %s%s", strerror(errno),
+                       errno == ENOMEM ? " (part of the range is not mapped)" : "");
+    if (!started() || call_range("msync", addr, length, &start, &end) < 0)
+        return 0;
+    um_lock_exclusive();
+    rc = region_for_each_in(start, end, sync_piece, &flags);
+    um_unlock();
+    if (rc < 0)
+        return um_fail(-rc == ENOSPC ? ENOSPC : EIO, "msync: cannot write back to the file: %s",
+                       strerror(-rc));
+    return 0;
+}
+
+/* --------------------------------------------------------- um_mprotect */
+
+UM_API int um_mprotect(void *addr, size_t length, int prot)
+{
+    /* The mapping is a real one: the kernel enforces and splits it.  A
+     * MAP_SHARED mapping of a read-only file maps a read-only memfd
+     * descriptor, so PROT_WRITE on it is the kernel's EACCES too. */
+    if (mprotect(addr, length, prot) == 0)
+        return 0;
+    if (errno == EACCES)
+        return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
+                       "opened read-only");
+    return um_fail(errno, "mprotect: %s", strerror(errno));
+}
+
+/* ---------------------------------------------------------- um_madvise */
+
+/* Advice that takes pages out of the page tables. */
+static bool zaps_pages(int advice)
+{
+    return advice == MADV_DONTNEED || advice == MADV_REMOVE || advice == MADV_PAGEOUT
+#ifdef MADV_DONTNEED_LOCKED
+           || advice == MADV_DONTNEED_LOCKED
+#endif
+        ;
+}
+
+UM_API int um_madvise(void *addr, size_t length, int advice)
+{
+    uintptr_t start, end;
+
+    /* Dirty bits live in the page tables: save what they say before the
+     * kernel drops the entries, which also leaves the pages protected so
+     * that later writes are seen. */
+    if (started() && zaps_pages(advice) && call_range("madvise", addr, length, &start, &end) == 0) {
+        int rc;
+        um_lock_exclusive();
+        rc = write_back_range(start, end);
+        um_unlock();
+        if (rc < 0)
+            return -1;
+    }
+    if (madvise(addr, length, advice) < 0)
+        return um_fail(errno, "madvise: %s", strerror(errno));
+    return 0;
+}

@@ -1,0 +1,569 @@
+/*
+ * cache.c - one memfd page cache per backing file: fill, write-back,
+ * invalidation.  See cache.h for the model.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "error.h"
+#include "lifecycle.h"
+#include "ranges.h"
+#include "region.h"
+#include "stats.h"
+#include "store.h"
+
+struct um_cache {
+    int refs;                   /* mapping pieces that use the cache */
+    bool anonymous;             /* zeros, no file behind it */
+    bool forked;                /* another process may have written pages */
+    dev_t dev;                  /* identity of the file (not anonymous) */
+    ino_t ino;
+    int memfd;                  /* the pages */
+    int ro_fd;                  /* the memfd opened read-only, or -1 */
+    uint64_t size;              /* the file's size: the end of write-back */
+    size_t page_size;           /* unit of fill and write-back */
+    char *window;               /* library-only mapping of the memfd */
+    size_t window_len;
+    struct um_store *store;
+    struct um_cache *next;
+};
+
+static struct um_cache *caches;     /* every open cache, under the lock */
+
+static uint64_t round_up(uint64_t x, uint64_t unit)
+{
+    return (x + unit - 1) & ~(unit - 1);
+}
+
+static uint64_t round_down(uint64_t x, uint64_t unit)
+{
+    return x & ~(unit - 1);
+}
+
+/*
+ * A per-thread buffer for moving pages between store and memfd, mapped
+ * rather than allocated because it can be as large as a 2 MiB page.
+ */
+static void *scratch(size_t len)
+{
+    static __thread void *buf;
+    static __thread size_t buf_len;
+
+    if (len <= buf_len)
+        return buf;
+    if (buf)
+        munmap(buf, buf_len);
+    buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        buf = NULL;
+        buf_len = 0;
+        return NULL;
+    }
+    buf_len = len;
+    return buf;
+}
+
+/* ---------------------------------------------------------------- life */
+
+/* Maps the window over the first len bytes and tells the engine about it:
+ * the engine can only install pages in watched memory. */
+static int map_window(struct um_cache *c, size_t len)
+{
+    void *w;
+
+    if (len == 0)
+        return 0;
+    w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, c->memfd, 0);
+    if (w == MAP_FAILED)
+        return um_fail(errno, "cannot map usermap's page cache window of %zu bytes: %s",
+                       len, strerror(errno));
+    if (um_engine->watch(w, len, false) < 0) {
+        int err = errno;
+        munmap(w, len);
+        errno = err;
+        return -1;
+    }
+    c->window = w;
+    c->window_len = len;
+    return 0;
+}
+
+static void unmap_window(struct um_cache *c)
+{
+    if (c->window)
+        munmap(c->window, c->window_len);
+    c->window = NULL;
+    c->window_len = 0;
+}
+
+/* A read-only descriptor of the memfd: mappings made through it lack
+ * VM_MAYWRITE, as mappings of a read-only file do. */
+static int reopen_read_only(int memfd)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void free_cache(struct um_cache *c)
+{
+    unmap_window(c);
+    if (c->ro_fd >= 0)
+        close(c->ro_fd);
+    if (c->memfd >= 0)
+        close(c->memfd);
+    if (c->store)
+        c->store->ops->close(c->store);
+    free(c);
+}
+
+static struct um_cache *new_cache(const char *name, uint64_t size, bool anonymous)
+{
+    struct um_cache *c = calloc(1, sizeof(*c));
+    char label[64];
+
+    if (!c) {
+        um_fail(ENOMEM, "out of memory for a page cache");
+        return NULL;
+    }
+    c->refs = 1;
+    c->anonymous = anonymous;
+    c->size = size;
+    c->page_size = um_page_size();
+    c->ro_fd = -1;
+    snprintf(label, sizeof(label), "usermap:%s", name);
+    c->memfd = memfd_create(label, MFD_CLOEXEC);
+    if (c->memfd < 0) {
+        um_fail(errno, "cannot create the page cache (memfd_create): %s", strerror(errno));
+        goto fail;
+    }
+    if (ftruncate(c->memfd, (off_t)size) < 0) {
+        um_fail(errno, "cannot size the page cache to %llu bytes: %s",
+                (unsigned long long)size, strerror(errno));
+        goto fail;
+    }
+    if (map_window(c, round_up(size, um_system_page())) < 0)
+        goto fail;
+    return c;
+fail:
+    {
+        int err = errno;
+        free_cache(c);
+        errno = err;
+    }
+    return NULL;
+}
+
+static void link_cache(struct um_cache *c)
+{
+    c->next = caches;
+    caches = c;
+}
+
+static void unlink_cache(struct um_cache *c)
+{
+    for (struct um_cache **p = &caches; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            return;
+        }
+    }
+}
+
+static struct um_cache *find_file_cache(const struct stat *st)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (!c->anonymous && c->dev == st->st_dev && c->ino == st->st_ino)
+            return c;
+    return NULL;
+}
+
+/*
+ * The file changed size since the cache was made (a write(2) or truncate
+ * by someone else).  Follow it: the memfd's size is what makes pages past
+ * the end raise SIGBUS, and the old partial last page holds zeros where
+ * the file now has data.
+ */
+static int follow_file_size(struct um_cache *c, uint64_t size)
+{
+    uint64_t sys = um_system_page(), old = c->size;
+
+    if (size == old)
+        return 0;
+    if (size > old && old % sys)
+        cache_invalidate(c, round_down(old, sys), round_up(old, sys));
+    if (ftruncate(c->memfd, (off_t)size) < 0)
+        return um_fail(errno, "cannot resize the page cache of %s: %s",
+                       c->store->name, strerror(errno));
+    c->size = size;
+    if (round_up(size, sys) > c->window_len) {
+        unmap_window(c);
+        if (map_window(c, round_up(size, sys)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write)
+{
+    struct um_cache *c = find_file_cache(st);
+    bool created = false;
+
+    if (c) {
+        if (follow_file_size(c, (uint64_t)st->st_size) < 0)
+            return NULL;
+        c->refs++;
+    } else {
+        c = new_cache("file", (uint64_t)st->st_size, false);
+        if (!c)
+            return NULL;
+        created = true;
+        c->dev = st->st_dev;
+        c->ino = st->st_ino;
+        c->ro_fd = reopen_read_only(c->memfd);
+        c->store = um_store_file_open(fd);
+        if (!c->store) {
+            um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
+            goto fail;
+        }
+    }
+    if (needs_write) {
+        int rc = um_store_file_allow_write(c->store, fd);
+        if (rc < 0) {
+            um_fail(-rc, "cannot keep fd %d open for write-back: %s", fd, strerror(-rc));
+            goto fail;
+        }
+    }
+    if (created)
+        link_cache(c);
+    return c;
+fail:
+    {
+        int err = errno;
+        if (created)
+            free_cache(c);
+        else
+            c->refs--;
+        errno = err;
+    }
+    return NULL;
+}
+
+struct um_cache *cache_for_anonymous(size_t len)
+{
+    struct um_cache *c = new_cache("anonymous", len, true);
+
+    if (!c)
+        return NULL;
+    c->store = um_store_zero();
+    link_cache(c);
+    return c;
+}
+
+void cache_hold(struct um_cache *c)
+{
+    c->refs++;
+}
+
+void cache_release(struct um_cache *c)
+{
+    if (--c->refs > 0)
+        return;
+    /* Pages written by another process after fork are known only by
+     * their bytes: the last chance to save them is now. */
+    if (c->forked)
+        cache_writeback(c, 0, c->size);
+    unlink_cache(c);
+    free_cache(c);
+}
+
+int cache_map_fd(const struct um_cache *c, bool read_only)
+{
+    return read_only && c->ro_fd >= 0 ? c->ro_fd : c->memfd;
+}
+
+bool cache_has_store_writes(const struct um_cache *c)
+{
+    return !c->anonymous && c->store->ops->write != NULL;
+}
+
+/* ---------------------------------------------------------------- fill */
+
+/* Whether all of [off, off+len) is already in the memfd. */
+static bool all_present(struct um_cache *c, uint64_t off, size_t len)
+{
+    size_t pages = len / um_system_page();
+    unsigned char vec[512];
+
+    if (pages > sizeof(vec) || mincore(c->window + off, len, vec) < 0)
+        return false;
+    for (size_t i = 0; i < pages; i++)
+        if (!(vec[i] & 1))
+            return false;
+    return true;
+}
+
+static int fill_page(struct um_cache *c, uint64_t off, size_t len)
+{
+    void *buf;
+    ssize_t got;
+
+    if (all_present(c, off, len))
+        return 0;
+    if (c->anonymous)
+        return um_engine->place_zero(c->window + off, len);
+    buf = scratch(len);
+    if (!buf)
+        return -ENOMEM;
+    got = c->store->ops->read(c->store, buf, len, off);
+    if (got < 0)
+        return (int)got;
+    memset((char *)buf + got, 0, len - (size_t)got);
+    stat_add(&um_counters.bytes_read, (uint64_t)got);
+    stat_add(&um_counters.pages_filled, 1);
+    return um_engine->place(c->window + off, buf, len);
+}
+
+int cache_fill(struct um_cache *c, uint64_t off, size_t len)
+{
+    uint64_t page = c->page_size;
+    uint64_t start = round_down(off, page);
+    uint64_t end = round_up(off + len, page);
+    /* Pages wholly past the end of the file are the kernel's SIGBUS. */
+    uint64_t limit = round_up(c->size, um_system_page());
+
+    if (end > limit)
+        end = limit;
+    for (uint64_t p = start; p < end; p += page) {
+        int rc = fill_page(c, p, (size_t)(p + page < end ? page : end - p));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ dirty tracking */
+
+struct dirty_scan {
+    struct um_cache *cache;
+    uint64_t lo, hi;            /* cache offsets asked about */
+    bool reset;
+    const struct um_region *region;
+    struct um_ranges found;     /* cache offsets */
+};
+
+static void add_written(void *arg, uintptr_t start, uintptr_t end)
+{
+    struct dirty_scan *s = arg;
+
+    ranges_add(&s->found, region_offset_of(s->region, start),
+               region_offset_of(s->region, end));
+}
+
+static int scan_region(void *arg, const struct um_region *r)
+{
+    struct dirty_scan *s = arg;
+    uint64_t lo, hi;
+    int rc;
+
+    if (r->cache != s->cache || !region_writes_back(r))
+        return 0;
+    lo = s->lo > r->offset ? s->lo : r->offset;
+    hi = s->hi < region_offset_of(r, r->end) ? s->hi : region_offset_of(r, r->end);
+    if (lo >= hi)
+        return 0;
+    s->region = r;
+    rc = um_engine->collect_written((void *)region_addr_of(r, lo), (size_t)(hi - lo),
+                                    s->reset, add_written, s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Adds the pages of [lo, hi) present in the memfd (SEEK_DATA). */
+static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_ranges *out)
+{
+    uint64_t end = hi < c->size ? hi : c->size;
+    off_t pos = (off_t)lo;
+
+    while ((uint64_t)pos < end) {
+        off_t data = lseek(c->memfd, pos, SEEK_DATA);
+        off_t hole;
+
+        if (data < 0)
+            return errno == ENXIO ? 0 : -errno;
+        if ((uint64_t)data >= end)
+            break;
+        hole = lseek(c->memfd, data, SEEK_HOLE);
+        if (hole < 0)
+            return -errno;
+        ranges_add(out, (uint64_t)data, (uint64_t)hole < end ? (uint64_t)hole : end);
+        pos = hole;
+    }
+    return 0;
+}
+
+/*
+ * The pages of [lo, hi) that may differ from the store.  With tracking,
+ * those written through any writable mapping of this process (reset: they
+ * count as clean from now on).  Without tracking, every present page.
+ */
+static int collect_dirty(struct um_cache *c, uint64_t lo, uint64_t hi, bool reset,
+                         struct um_ranges *out)
+{
+    struct dirty_scan s = { .cache = c, .lo = lo, .hi = hi, .reset = reset };
+    int rc;
+
+    if (!um_engine->tracks_writes)
+        return add_present(c, lo, hi, out);
+    rc = region_for_each(scan_region, &s);
+    *out = s.found;
+    if (rc == 0)
+        rc = out->error;
+    return rc;
+}
+
+/* ---------------------------------------------------------- write-back */
+
+static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool only_if_changed)
+{
+    size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
+    char *buf = scratch(2 * chunk);
+
+    if (!buf)
+        return -ENOMEM;
+    for (uint64_t off = start; off < end; off += chunk) {
+        size_t n = (size_t)(end - off < chunk ? end - off : chunk);
+        ssize_t got = pread(c->memfd, buf, n, (off_t)off);
+        int rc;
+
+        if (got < 0)
+            return -errno;
+        if (only_if_changed) {
+            ssize_t old = c->store->ops->read(c->store, buf + chunk, (size_t)got, off);
+            if (old == got && memcmp(buf, buf + chunk, (size_t)got) == 0)
+                continue;
+        }
+        rc = c->store->ops->write(c->store, buf, (size_t)got, off);
+        if (rc < 0)
+            return rc;
+        stat_add(&um_counters.bytes_written, (uint64_t)got);
+        stat_add(&um_counters.writebacks, ((uint64_t)got + c->page_size - 1) / c->page_size);
+    }
+    return 0;
+}
+
+/* Writes each range, widened to whole usermap pages and cut at the end of
+ * the file, whose size the store must keep. */
+static int write_ranges(struct um_cache *c, struct um_ranges *list, bool only_if_changed)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        uint64_t start = round_down(list->v[i].start, c->page_size);
+        uint64_t end = round_up(list->v[i].end, c->page_size);
+        int rc;
+
+        if (end > c->size)
+            end = c->size;
+        if (start >= end)
+            continue;
+        rc = write_range(c, start, end, only_if_changed);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    struct um_ranges dirty = { 0 };
+    int rc;
+
+    if (!cache_has_store_writes(c))
+        return 0;
+    rc = collect_dirty(c, lo, hi, true, &dirty);
+    if (rc == 0) {
+        ranges_merge(&dirty);
+        rc = write_ranges(c, &dirty, false);
+    }
+    ranges_free(&dirty);
+    /* After fork, the other process's writes are invisible to our tracking:
+     * compare every present page with the store. */
+    if (rc == 0 && c->forked) {
+        rc = add_present(c, lo, hi, &dirty);
+        if (rc == 0)
+            rc = write_ranges(c, &dirty, true);
+        ranges_free(&dirty);
+    }
+    return rc;
+}
+
+static int punch(struct um_cache *c, uint64_t start, uint64_t end)
+{
+    if (start >= end)
+        return 0;
+    if (fallocate(c->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  (off_t)start, (off_t)(end - start)) < 0)
+        return -errno;
+    return 0;
+}
+
+int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    uint64_t sys = um_system_page(), pos;
+    struct um_ranges dirty = { 0 };
+    int rc = 0;
+
+    if (c->anonymous)
+        return 0;
+    /* Where dirty pages cannot be told apart, save them all first. */
+    if (!um_engine->tracks_writes || c->forked)
+        rc = cache_writeback(c, lo, hi);
+    else
+        rc = collect_dirty(c, lo, hi, false, &dirty);
+    if (rc < 0)
+        goto out;
+    ranges_merge(&dirty);
+    pos = round_up(lo, sys);
+    for (size_t i = 0; i < dirty.n && rc == 0; i++) {
+        rc = punch(c, pos, round_down(dirty.v[i].start, sys));
+        pos = round_up(dirty.v[i].end, sys);
+    }
+    if (rc == 0)
+        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos);
+out:
+    ranges_free(&dirty);
+    return rc;
+}
+
+int cache_sync(struct um_cache *c)
+{
+    return cache_has_store_writes(c) ? c->store->ops->sync(c->store) : 0;
+}
+
+/* ------------------------------------------------------- whole process */
+
+void cache_writeback_everything(void)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        cache_writeback(c, 0, c->size);
+}
+
+void cache_mark_all_forked(void)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        c->forked = true;
+}
+
+int cache_rewatch_all(void)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (c->window && um_engine->watch(c->window, c->window_len, false) < 0)
+            return -errno;
+    return 0;
+}

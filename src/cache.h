@@ -1,0 +1,68 @@
+/*
+ * cache.h - the page cache of one backing file (or of one anonymous shared
+ * mapping): a memfd holding the pages that are in memory.
+ *
+ * Every mapping of the file, private or shared, maps this memfd, so shared
+ * mappings share physical pages and a private mapping reads the same clean
+ * pages until the kernel copies one on its first write.  A page absent from
+ * the memfd is filled from the store through the window, a mapping of the
+ * memfd that only the library uses.  Write-back copies dirty pages from the
+ * memfd to the store; bytes past the file's size are never written.
+ *
+ * All functions are called with the library lock held: exclusive, except
+ * cache_fill(), which the fault path calls under the shared lock.
+ */
+#ifndef USERMAP_CACHE_H
+#define USERMAP_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct um_cache;
+
+/*
+ * The cache of the regular file open at fd (st is its fstat), created on
+ * first use and shared by every mapping of the same file; the caller gets a
+ * reference.  needs_write: the mapping will write back (MAP_SHARED on a
+ * writable fd).  Returns NULL with errno and a message on failure.
+ */
+struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write);
+
+/* A new cache of len zero bytes, for one anonymous shared mapping. */
+struct um_cache *cache_for_anonymous(size_t len);
+
+void cache_hold(struct um_cache *c);
+/* Drops a reference; the last one closes the cache. */
+void cache_release(struct um_cache *c);
+
+/* The descriptor to mmap for a mapping; read_only for MAP_SHARED mappings
+ * of files opened read-only, so the kernel refuses PROT_WRITE on them. */
+int cache_map_fd(const struct um_cache *c, bool read_only);
+
+/* Whether the cache has somewhere to write back to (not anonymous). */
+bool cache_has_store_writes(const struct um_cache *c);
+
+/* Makes the usermap pages covering [off, off+len) present.  0 or -errno. */
+int cache_fill(struct um_cache *c, uint64_t off, size_t len);
+
+/* Writes the dirty pages of [lo, hi) to the store.  0 or -errno. */
+int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi);
+
+/* Drops the clean pages of [lo, hi), so they are read from the store again. */
+int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi);
+
+/* Makes written data durable (fsync).  0 or -errno. */
+int cache_sync(struct um_cache *c);
+
+/* Writes back every cache's dirty pages (at exit).  Best effort. */
+void cache_writeback_everything(void);
+
+/* Marks every cache as shared with another process (called around fork). */
+void cache_mark_all_forked(void);
+
+/* Re-watches every cache's window in a forked child.  0 or -errno. */
+int cache_rewatch_all(void);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * engine.h - the fault path: how usermap learns that a page is wanted and
+ * how it puts bytes in place.
+ *
+ * An engine watches address ranges.  When a watched page that is not
+ * present is touched, the engine calls um_fault() (fault.c) from one of its
+ * handler threads; um_fault() fills the page and the engine wakes the
+ * faulting thread.  Dirty tracking is part of the engine too, because it
+ * is done by the same mechanism (write protection).
+ *
+ * One implementation today: userfaultfd (engine_uffd.c).
+ */
+#ifndef USERMAP_ENGINE_H
+#define USERMAP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Called for each written range found by collect_written(). */
+typedef void (*um_range_fn)(void *arg, uintptr_t start, uintptr_t end);
+
+struct um_engine {
+    const char *name;
+    /* Whether collect_written() works; without it, all present pages count as dirty. */
+    bool tracks_writes;
+
+    /* Watches [addr, addr+len): missing pages fault to us; with
+     * track_writes, writes are recorded for collect_written(). */
+    int (*watch)(void *addr, size_t len, bool track_writes);
+    /* Installs len bytes from src at dst where no page is present yet;
+     * pages already present are left alone.  Wakes nobody. */
+    int (*place)(void *dst, const void *src, size_t len);
+    /* As place(), with zero bytes. */
+    int (*place_zero)(void *dst, size_t len);
+    /* Makes the faulting accesses in the range fail with SIGBUS
+     * (an unreadable page).  Wakes nobody. */
+    int (*place_error)(void *dst, size_t len);
+    /* Lets threads waiting on faults in the range retry their access. */
+    int (*wake)(void *addr, size_t len);
+    /* Reports the written pages of a tracked range; with reset, they
+     * count as clean again afterwards. */
+    int (*collect_written)(void *addr, size_t len, bool reset,
+                           um_range_fn fn, void *arg);
+    /* In a child after fork(): a new engine for the child's own memory,
+     * with nothing watched yet. */
+    int (*restart_in_child)(void);
+};
+
+/*
+ * Starts the engine usermap runs on: the first that works on this system.
+ * Returns it, or NULL with um_error_message() saying why none works.
+ */
+const struct um_engine *um_engine_start(void);
+
+/* The userfaultfd engine; NULL with errno and a message if unavailable. */
+const struct um_engine *um_engine_uffd_start(void);
+
+/* Serves one fault at addr; called by engines from their handler threads. */
+void um_fault(uintptr_t addr);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * engine_uffd.c - the userfaultfd engine.
+ *
+ * One userfaultfd per process and one handler thread that reads its fault
+ * messages and hands each to um_fault().  Watched ranges are registered in
+ * MISSING mode, so a page absent from the memfd page cache (or, for
+ * anonymous private memory, from the page tables) faults to us; a fault
+ * taken by the kernel itself (read(2) into a mapped page) is served the
+ * same way, which is why a handler thread is kept at all.
+ *
+ * Dirty tracking uses asynchronous write protection: tracked ranges are
+ * write-protected when watched, the kernel itself lifts the protection on
+ * the first write to a page (no round trip to us), and PAGEMAP_SCAN reads
+ * which pages were written and protects them again in one call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "error.h"
+#include "linux_compat.h"
+
+/* Features usermap needs, and those it uses when the kernel has them. */
+#define NEEDED_FEATURES UFFD_FEATURE_MISSING_SHMEM
+#define TRACKING_FEATURES (UFFD_FEATURE_WP_HUGETLBFS_SHMEM | \
+                           UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_ASYNC)
+#define OPTIONAL_FEATURES (TRACKING_FEATURES | UFFD_FEATURE_POISON)
+
+static int uffd = -1;
+static int pagemap_fd = -1;
+static uint64_t features;   /* what the handshake enabled */
+static long system_page;
+
+static struct um_engine uffd_engine;
+
+/* A userfaultfd from the syscall, or from /dev/userfaultfd where the
+ * syscall is refused (vm.unprivileged_userfaultfd=0 without privilege). */
+static int open_uffd(void)
+{
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+    int dev;
+
+    if (fd >= 0 || errno != EPERM)
+        return fd;
+    dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+    if (dev < 0) {
+        errno = EPERM;
+        return -1;
+    }
+    fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
+    close(dev);
+    if (fd < 0)
+        errno = EPERM;
+    return fd;
+}
+
+/* The handshake may be done once per descriptor, so probing what the
+ * kernel offers takes a descriptor of its own. */
+static int probe_features(uint64_t *available)
+{
+    struct uffdio_api api = { .api = UFFD_API };
+    int fd = open_uffd();
+
+    if (fd < 0)
+        return -1;
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    close(fd);
+    *available = api.features;
+    return 0;
+}
+
+static int open_configured_uffd(uint64_t wanted)
+{
+    struct uffdio_api api = { .api = UFFD_API, .features = wanted };
+    int fd = open_uffd();
+
+    if (fd < 0)
+        return -1;
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static void serve_message(const struct uffd_msg *msg)
+{
+    if (msg->event == UFFD_EVENT_PAGEFAULT)
+        um_fault((uintptr_t)msg->arg.pagefault.address);
+}
+
+/* The handler thread: takes no signals, reads faults until the descriptor
+ * goes away (in a forked child, the thread simply does not exist). */
+static void *handler_main(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    struct uffd_msg msgs[16];
+
+    for (;;) {
+        ssize_t n = read(fd, msgs, sizeof(msgs));
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            return NULL;
+        for (ssize_t i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++)
+            serve_message(&msgs[i]);
+    }
+}
+
+static int start_handler_thread(void)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    sigset_t all, old;
+    int err;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&thread, &attr, handler_main, (void *)(intptr_t)uffd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err)
+        return um_fail(err, "cannot start usermap's fault handler thread: %s",
+                       strerror(err));
+    return 0;
+}
+
+static int uffd_watch(void *addr, size_t len, bool track_writes)
+{
+    struct uffdio_register reg = {
+        .range = { .start = (uintptr_t)addr, .len = len },
+        .mode = UFFDIO_REGISTER_MODE_MISSING,
+    };
+    struct uffdio_writeprotect wp = {
+        .range = { .start = (uintptr_t)addr, .len = len },
+        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+    };
+
+    track_writes = track_writes && uffd_engine.tracks_writes;
+    if (track_writes)
+        reg.mode |= UFFDIO_REGISTER_MODE_WP;
+    if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+        return um_fail(errno, "userfaultfd cannot watch %zu bytes at %p: %s",
+                       len, addr, strerror(errno));
+    /* Protecting never-touched pages leaves markers in the page tables,
+     * so that a page mapped later is still protected when first written. */
+    if (track_writes && ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
+        return um_fail(errno, "userfaultfd cannot write-protect %zu bytes at %p: %s",
+                       len, addr, strerror(errno));
+    return 0;
+}
+
+/*
+ * UFFDIO_COPY and UFFDIO_ZEROPAGE stop at the first page that is already
+ * there (EEXIST); such a page is someone else's fill and must be kept, so
+ * step over it and go on.
+ */
+static int place_loop(void *dst, const void *src, size_t len, bool zero)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        int64_t moved;
+        int rc;
+
+        if (zero) {
+            struct uffdio_zeropage z = {
+                .range = { .start = (uintptr_t)dst + done, .len = len - done },
+                .mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+            };
+            rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+            moved = z.zeropage;
+        } else {
+            struct uffdio_copy c = {
+                .dst = (uintptr_t)dst + done,
+                .src = (uintptr_t)src + done,
+                .len = len - done,
+                .mode = UFFDIO_COPY_MODE_DONTWAKE,
+            };
+            rc = ioctl(uffd, UFFDIO_COPY, &c);
+            moved = c.copy;
+        }
+        if (rc == 0)
+            return 0;
+        if (moved > 0)
+            done += (size_t)moved;
+        if (errno == EEXIST)
+            done += (size_t)system_page;
+        else if (errno != EAGAIN)
+            return -errno;
+    }
+    return 0;
+}
+
+static int uffd_place(void *dst, const void *src, size_t len)
+{
+    return place_loop(dst, src, len, false);
+}
+
+static int uffd_place_zero(void *dst, size_t len)
+{
+    return place_loop(dst, NULL, len, true);
+}
+
+static int uffd_place_error(void *dst, size_t len)
+{
+    struct uffdio_poison p = {
+        .range = { .start = (uintptr_t)dst, .len = len },
+        .mode = UFFDIO_POISON_MODE_DONTWAKE,
+    };
+
+    if (!(features & UFFD_FEATURE_POISON))
+        return -ENOTSUP;
+    if (ioctl(uffd, UFFDIO_POISON, &p) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int uffd_wake(void *addr, size_t len)
+{
+    struct uffdio_range r = { .start = (uintptr_t)addr, .len = len };
+
+    return ioctl(uffd, UFFDIO_WAKE, &r) < 0 ? -errno : 0;
+}
+
+static int uffd_collect_written(void *addr, size_t len, bool reset,
+                                um_range_fn fn, void *arg)
+{
+    struct page_region vec[256];
+    struct pm_scan_arg scan = {
+        .size = sizeof(scan),
+        .flags = reset ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
+        .start = (uintptr_t)addr,
+        .end = (uintptr_t)addr + len,
+        .vec = (uintptr_t)vec,
+        .vec_len = sizeof(vec) / sizeof(vec[0]),
+        .category_mask = PAGE_IS_WRITTEN,
+        .return_mask = PAGE_IS_WRITTEN,
+    };
+
+    while (scan.start < scan.end) {
+        int n = ioctl(pagemap_fd, PAGEMAP_SCAN, &scan);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        for (int i = 0; i < n; i++)
+            fn(arg, (uintptr_t)vec[i].start, (uintptr_t)vec[i].end);
+        scan.start = scan.walk_end;
+    }
+    return 0;
+}
+
+/* Opens the descriptors and starts the thread; shared by first start and
+ * restart in a forked child. */
+static int bring_up(void)
+{
+    uffd = open_configured_uffd(features);
+    if (uffd < 0)
+        return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
+    if (uffd_engine.tracks_writes) {
+        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        if (pagemap_fd < 0)
+            uffd_engine.tracks_writes = false;
+    }
+    return start_handler_thread();
+}
+
+/* The parent's descriptors refer to the parent's memory: drop them. */
+static int uffd_restart_in_child(void)
+{
+    close(uffd);
+    if (pagemap_fd >= 0)
+        close(pagemap_fd);
+    uffd = pagemap_fd = -1;
+    return bring_up();
+}
+
+static struct um_engine uffd_engine = {
+    .name = "userfaultfd",
+    .watch = uffd_watch,
+    .place = uffd_place,
+    .place_zero = uffd_place_zero,
+    .place_error = uffd_place_error,
+    .wake = uffd_wake,
+    .collect_written = uffd_collect_written,
+    .restart_in_child = uffd_restart_in_child,
+};
+
+static const char *explain_open_error(int err)
+{
+    switch (err) {
+    case EPERM:
+        return "userfaultfd is not permitted here (vm.unprivileged_userfaultfd=0 "
+               "and no access to /dev/userfaultfd, or a seccomp filter)";
+    case ENOSYS:
+        return "this kernel has no userfaultfd";
+    default:
+        return strerror(err);
+    }
+}
+
+const struct um_engine *um_engine_uffd_start(void)
+{
+    uint64_t available;
+
+    system_page = sysconf(_SC_PAGESIZE);
+    if (probe_features(&available) < 0) {
+        int err = errno;
+        um_fail(err, "usermap cannot page: %s", explain_open_error(err));
+        return NULL;
+    }
+    if ((available & NEEDED_FEATURES) != NEEDED_FEATURES) {
+        um_fail(ENOTSUP, "usermap cannot page: this kernel's userfaultfd "
+                "does not handle shared memory (UFFD_FEATURE_MISSING_SHMEM)");
+        return NULL;
+    }
+    features = NEEDED_FEATURES | (available & OPTIONAL_FEATURES);
+    uffd_engine.tracks_writes =
+        (features & TRACKING_FEATURES) == TRACKING_FEATURES;
+    if (bring_up() < 0)
+        return NULL;
+    return &uffd_engine;
+}

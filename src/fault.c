@@ -1,0 +1,62 @@
+/*
+ * fault.c - what a fault means: find the region, fill the usermap page
+ * that holds the address, wake the threads waiting on it.
+ */
+#include <stdint.h>
+
+#include "cache.h"
+#include "engine.h"
+#include "lifecycle.h"
+#include "region.h"
+#include "stats.h"
+
+struct span {
+    uintptr_t start, end;
+};
+
+/* The usermap page holding addr, in r's addresses, cut to r. */
+static struct span page_around(const struct um_region *r, uintptr_t addr)
+{
+    uintptr_t page = um_page_size();
+    /* File pages are aligned in the file, anonymous ones in the region. */
+    uint64_t base = r->cache ? region_offset_of(r, addr) : addr - r->start;
+    uintptr_t start = addr - (uintptr_t)(base & (page - 1));
+    struct span s = { start, start + page };
+
+    if (s.start < r->start)
+        s.start = r->start;
+    if (s.end > r->end)
+        s.end = r->end;
+    return s;
+}
+
+static int fill(const struct um_region *r, struct span s)
+{
+    if (!r->cache)
+        return um_engine->place_zero((void *)s.start, s.end - s.start);
+    return cache_fill(r->cache, region_offset_of(r, s.start), s.end - s.start);
+}
+
+void um_fault(uintptr_t addr)
+{
+    uintptr_t sys = um_system_page();
+    struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
+    struct um_region *r;
+
+    stat_add(&um_counters.faults, 1);
+    um_lock_shared();
+    r = region_find(addr);
+    if (r) {
+        struct span s = page_around(r, addr);
+        /* A page that cannot be read must not leave its thread waiting:
+         * make the access fail as the kernel's would, with SIGBUS. */
+        if (fill(r, s) < 0)
+            um_engine->place_error((void *)wake.start, sys);
+        else
+            wake = s;
+    }
+    um_unlock();
+    /* Always wake, even for an address no longer mapped: the thread then
+     * retries and meets what is there now (SIGSEGV for an unmapped one). */
+    um_engine->wake((void *)wake.start, wake.end - wake.start);
+}

@@ -1,0 +1,72 @@
+/*
+ * region.h - the table of usermap's mappings: which address range maps
+ * which cache at which offset.
+ *
+ * The table is protected by the library lock (lifecycle.h): the fault path
+ * reads it under the shared lock, the API changes it under the exclusive
+ * one.  No code touches mapped memory while holding the lock, so a fault
+ * can never wait for a lock its own thread holds.
+ */
+#ifndef USERMAP_REGION_H
+#define USERMAP_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct um_cache;
+
+enum {
+    UM_REGION_SHARED = 1 << 0,    /* MAP_SHARED: writes go to the cache */
+    UM_REGION_WRITABLE = 1 << 1,  /* shared and allowed to write (fd open for writing) */
+};
+
+struct um_region {
+    uintptr_t start, end;         /* [start, end), page aligned */
+    struct um_cache *cache;       /* NULL: anonymous private memory */
+    uint64_t offset;              /* cache offset mapped at start */
+    unsigned flags;
+};
+
+/* Whether writes through r must reach its store (and so are tracked). */
+bool region_writes_back(const struct um_region *r);
+
+/* The region holding addr, or NULL.  Valid while the lock is held. */
+struct um_region *region_find(uintptr_t addr);
+
+/* Adds r (which must not overlap any region).  Returns 0 or -ENOMEM. */
+int region_insert(const struct um_region *r);
+
+/*
+ * Calls fn for every region overlapping [start, end), clipped to it: the
+ * clipped copy has its start, end and offset adjusted.  Stops and returns
+ * fn's value when it is not 0.
+ */
+typedef int (*region_fn)(void *arg, const struct um_region *clipped);
+int region_for_each_in(uintptr_t start, uintptr_t end, region_fn fn, void *arg);
+
+/* Calls fn for every region (unclipped), as region_for_each_in. */
+int region_for_each(region_fn fn, void *arg);
+
+/*
+ * Removes [start, end) from the table, splitting regions that straddle its
+ * edges.  fn is called with each removed piece (after it left the table)
+ * and must release the piece's cache reference; with fn NULL the table
+ * releases it.  Returns 0 or -ENOMEM.
+ */
+int region_remove_range(uintptr_t start, uintptr_t end,
+                        void (*fn)(const struct um_region *removed));
+
+/* The file offset that address addr of region r maps. */
+static inline uint64_t region_offset_of(const struct um_region *r, uintptr_t addr)
+{
+    return r->offset + (addr - r->start);
+}
+
+/* The address in r that maps cache offset off (off must lie in r). */
+static inline uintptr_t region_addr_of(const struct um_region *r, uint64_t off)
+{
+    return r->start + (uintptr_t)(off - r->offset);
+}
+
+#endif

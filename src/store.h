@@ -1,0 +1,51 @@
+/*
+ * store.h - where a cache's pages come from and go back to.
+ *
+ * A store reads and writes byte ranges at offsets; it knows nothing of
+ * pages or mappings.  The file store is the common one; the zero store backs
+ * anonymous shared memory.
+ */
+#ifndef USERMAP_STORE_H
+#define USERMAP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct um_store;
+
+struct um_store_ops {
+    /*
+     * Reads up to len bytes at off into buf.  Returns the number of bytes
+     * read (fewer at the end of the data, 0 past it), or -errno.
+     */
+    ssize_t (*read)(struct um_store *s, void *buf, size_t len, uint64_t off);
+    /* Writes all len bytes at off.  Returns 0 or -errno. */
+    int (*write)(struct um_store *s, const void *buf, size_t len, uint64_t off);
+    /* Makes written data durable.  Returns 0 or -errno. */
+    int (*sync)(struct um_store *s);
+    /* Releases the store and everything it holds. */
+    void (*close)(struct um_store *s);
+};
+
+struct um_store {
+    const struct um_store_ops *ops;
+    const char *name;           /* for error messages: a path or "anonymous" */
+};
+
+/*
+ * A store over an open regular file.  Duplicates fd, so the store outlives
+ * the caller's close(fd).  Returns NULL with errno set on failure.
+ */
+struct um_store *um_store_file_open(int fd);
+
+/*
+ * Lets a file store write: duplicates fd, which must be open for writing.
+ * Returns 0 or -errno.
+ */
+int um_store_file_allow_write(struct um_store *s, int fd);
+
+/* The store of anonymous memory: reads zeros, accepts no writes. */
+struct um_store *um_store_zero(void);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * store_file.c - a regular file as a backing store: pread and pwrite.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct file_store {
+    struct um_store base;
+    int read_fd;        /* our own duplicate: the caller may close theirs */
+    int write_fd;       /* -1 until a mapping that may write arrives */
+    char path[256];
+};
+
+static struct file_store *to_file(struct um_store *s)
+{
+    return (struct file_store *)s;
+}
+
+static ssize_t file_read(struct um_store *s, void *buf, size_t len, uint64_t off)
+{
+    struct file_store *f = to_file(s);
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pread(f->read_fd, (char *)buf + done, len - done,
+                          (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+static int file_write(struct um_store *s, const void *buf, size_t len, uint64_t off)
+{
+    struct file_store *f = to_file(s);
+    size_t done = 0;
+
+    if (f->write_fd < 0)
+        return -EBADF;
+    while (done < len) {
+        ssize_t n = pwrite(f->write_fd, (const char *)buf + done, len - done,
+                           (off_t)(off + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int file_sync(struct um_store *s)
+{
+    struct file_store *f = to_file(s);
+    int fd = f->write_fd >= 0 ? f->write_fd : f->read_fd;
+
+    return fsync(fd) == 0 ? 0 : -errno;
+}
+
+static void file_close(struct um_store *s)
+{
+    struct file_store *f = to_file(s);
+
+    if (f->write_fd >= 0)
+        close(f->write_fd);
+    close(f->read_fd);
+    free(f);
+}
+
+static const struct um_store_ops file_ops = {
+    .read = file_read,
+    .write = file_write,
+    .sync = file_sync,
+    .close = file_close,
+};
+
+/* The file's name, for messages only; a best effort. */
+static void describe_fd(int fd, char *out, size_t size)
+{
+    char link[64];
+    ssize_t n;
+
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, out, size - 1);
+    if (n < 0)
+        n = snprintf(out, size, "fd %d", fd);
+    out[n < (ssize_t)size ? n : (ssize_t)size - 1] = '\0';
+}
+
+struct um_store *um_store_file_open(int fd)
+{
+    struct file_store *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return NULL;
+    f->read_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (f->read_fd < 0) {
+        free(f);
+        return NULL;
+    }
+    f->write_fd = -1;
+    f->base.ops = &file_ops;
+    describe_fd(fd, f->path, sizeof(f->path));
+    f->base.name = f->path;
+    return &f->base;
+}
+
+int um_store_file_allow_write(struct um_store *s, int fd)
+{
+    struct file_store *f = to_file(s);
+
+    if (f->write_fd >= 0)
+        return 0;
+    f->write_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return f->write_fd < 0 ? -errno : 0;
+}
