@@ -54,6 +54,11 @@ void um_fault(uintptr_t addr)
             um_engine->place_error((void *)wake.start, sys);
         else
             wake = s;
+    } else {
+        /* Watched memory the table does not know (never the case unless
+         * the program unmapped usermap memory behind its back): a wake
+         * alone would make the thread fault here forever. */
+        um_engine->place_error((void *)wake.start, sys);
     }
     um_unlock();
     /* Always wake, even for an address no longer mapped: the thread then
