@@ -6,7 +6,9 @@
  * usermap makes is a real mapping of the cache's memfd with the caller's
  * address, length, protection and flags, so address errors, protection
  * faults, SIGBUS past the end of the file and mprotect/madvise/msync
- * argument errors all come from the kernel, exactly.  What the kernel
+ * argument errors all come from the kernel, exactly.  (One exception: the
+ * memfd is always writable, so mprotect's EACCES for a shared mapping of a
+ * read-only file is decided here.)  What the kernel
  * cannot see is the caller's file: those checks are made here, and a probe
  * mapping of the caller's fd (made and unmapped at once, never touched)
  * settles the rest, such as the limits of the file's filesystem.
@@ -46,7 +48,6 @@ struct request {
     size_t len;                 /* rounded up to whole pages */
     int prot, flags;
     int map_fd;                 /* what to mmap: the cache's memfd, or -1 */
-    bool read_only;             /* map the memfd read-only (see cache_map_fd) */
     uint64_t offset;            /* in the memfd */
     struct um_region region;    /* the table entry, start and end unset */
 };
@@ -122,6 +123,12 @@ static void release_piece(const struct um_region *piece)
         cache_release(piece->cache);
 }
 
+/* The request, not the table, still owns the reference of this piece. */
+static void keep_piece(const struct um_region *piece)
+{
+    (void)piece;
+}
+
 static int write_back_piece(void *arg, const struct um_region *piece)
 {
     (void)arg;
@@ -163,12 +170,16 @@ static void *place(struct request *rq)
     /* Entries left where the kernel placed us are stale (replaced by
      * MAP_FIXED, or unmapped behind usermap's back). */
     if (region_remove_range(rq->region.start, rq->region.end, release_piece) < 0 ||
-        um_engine->watch(p, rq->len, region_writes_back(&rq->region)) < 0 ||
         region_insert(&rq->region) < 0) {
-        int err = errno ? errno : ENOMEM;
         munmap(p, rq->len);
-        um_fail(err, "cannot set up paging for %zu bytes at %p: %s", rq->len, p,
-                um_error_message()[0] ? um_error_message() : strerror(err));
+        um_fail(ENOMEM, "out of memory recording a mapping of %zu bytes", rq->len);
+        return MAP_FAILED;
+    }
+    if (um_engine->watch(p, rq->len, region_writes_back(&rq->region)) < 0) {
+        int err = errno;
+        munmap(p, rq->len);
+        region_remove_range(rq->region.start, rq->region.end, keep_piece);
+        errno = err;
         return MAP_FAILED;
     }
     return p;
@@ -204,7 +215,7 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
             um_unlock();
             return MAP_FAILED;
         }
-        rq->map_fd = cache_map_fd(rq->region.cache, rq->read_only);
+        rq->map_fd = cache_map_fd(rq->region.cache);
     }
     p = place(rq);
     if (p == MAP_FAILED && rq->region.cache)
@@ -265,10 +276,8 @@ static void *map_file(struct request *rq, int fd, off_t offset)
     };
     rq->len = (rq->len + page_mask()) & ~page_mask();
     rq->offset = (uint64_t)offset;
-    if (is_shared(rq->flags)) {
+    if (is_shared(rq->flags))
         rq->region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
-        rq->read_only = !args.needs_write;
-    }
     return map_request(rq, get_file_cache, &args);
 }
 
@@ -395,17 +404,38 @@ UM_API int um_msync(void *addr, size_t length, int flags)
 
 /* --------------------------------------------------------- um_mprotect */
 
+/* Whether a region in [start, end) is a MAP_SHARED mapping of a file
+ * that was not open for writing. */
+static int refuses_write(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    return piece->cache && (piece->flags & UM_REGION_SHARED) &&
+           !(piece->flags & UM_REGION_WRITABLE);
+}
+
 UM_API int um_mprotect(void *addr, size_t length, int prot)
 {
-    /* The mapping is a real one: the kernel enforces and splits it.  A
-     * MAP_SHARED mapping of a read-only file maps a read-only memfd
-     * descriptor, so PROT_WRITE on it is the kernel's EACCES too. */
-    if (mprotect(addr, length, prot) == 0)
-        return 0;
-    if (errno == EACCES)
+    uintptr_t start, end;
+    int refused = 0;
+
+    /*
+     * The memfd behind every file mapping is writable (userfaultfd only
+     * watches mappings that may be written), so the kernel cannot see that
+     * the caller's file was read-only: that EACCES is decided here.
+     * Everything else is the kernel's, on the real mapping.
+     */
+    if ((prot & PROT_WRITE) && started() &&
+        call_range("mprotect", addr, length, &start, &end) == 0) {
+        um_lock_shared();
+        refused = region_for_each_in(start, end, refuses_write, NULL);
+        um_unlock();
+    }
+    if (refused)
         return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
                        "opened read-only");
-    return um_fail(errno, "mprotect: %s", strerror(errno));
+    if (mprotect(addr, length, prot) < 0)
+        return um_fail(errno, "mprotect: %s", strerror(errno));
+    return 0;
 }
 
 /* ---------------------------------------------------------- um_madvise */

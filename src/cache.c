@@ -26,7 +26,6 @@ struct um_cache {
     dev_t dev;                  /* identity of the file (not anonymous) */
     ino_t ino;
     int memfd;                  /* the pages */
-    int ro_fd;                  /* the memfd opened read-only, or -1 */
     uint64_t size;              /* the file's size: the end of write-back */
     size_t page_size;           /* unit of fill and write-back */
     char *window;               /* library-only mapping of the memfd */
@@ -103,21 +102,9 @@ static void unmap_window(struct um_cache *c)
     c->window_len = 0;
 }
 
-/* A read-only descriptor of the memfd: mappings made through it lack
- * VM_MAYWRITE, as mappings of a read-only file do. */
-static int reopen_read_only(int memfd)
-{
-    char path[64];
-
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-    return open(path, O_RDONLY | O_CLOEXEC);
-}
-
 static void free_cache(struct um_cache *c)
 {
     unmap_window(c);
-    if (c->ro_fd >= 0)
-        close(c->ro_fd);
     if (c->memfd >= 0)
         close(c->memfd);
     if (c->store)
@@ -138,7 +125,6 @@ static struct um_cache *new_cache(const char *name, uint64_t size, bool anonymou
     c->anonymous = anonymous;
     c->size = size;
     c->page_size = um_page_size();
-    c->ro_fd = -1;
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {
@@ -228,7 +214,6 @@ struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write)
         created = true;
         c->dev = st->st_dev;
         c->ino = st->st_ino;
-        c->ro_fd = reopen_read_only(c->memfd);
         c->store = um_store_file_open(fd);
         if (!c->store) {
             um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
@@ -285,9 +270,9 @@ void cache_release(struct um_cache *c)
     free_cache(c);
 }
 
-int cache_map_fd(const struct um_cache *c, bool read_only)
+int cache_map_fd(const struct um_cache *c)
 {
-    return read_only && c->ro_fd >= 0 ? c->ro_fd : c->memfd;
+    return c->memfd;
 }
 
 bool cache_has_store_writes(const struct um_cache *c)

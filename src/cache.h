@@ -37,9 +37,9 @@ void cache_hold(struct um_cache *c);
 /* Drops a reference; the last one closes the cache. */
 void cache_release(struct um_cache *c);
 
-/* The descriptor to mmap for a mapping; read_only for MAP_SHARED mappings
- * of files opened read-only, so the kernel refuses PROT_WRITE on them. */
-int cache_map_fd(const struct um_cache *c, bool read_only);
+/* The descriptor to mmap for a mapping of the cache.  Always writable:
+ * userfaultfd refuses to watch mappings that may never be written. */
+int cache_map_fd(const struct um_cache *c);
 
 /* Whether the cache has somewhere to write back to (not anonymous). */
 bool cache_has_store_writes(const struct um_cache *c);
