@@ -1,0 +1,2263 @@
+/*
+ * conformance.c - kernel-differential conformance tests for usermap.
+ *
+ * Every scenario is a function that receives a table of operations (mmap,
+ * munmap, msync, mprotect, madvise).  The runner calls it twice, once with
+ * the kernel's own functions and once with usermap's um_* functions, each
+ * time in a fresh process with fresh temporary files, and records an
+ * outcome: a list of (key, value) fields such as return values with errno,
+ * bytes observed (through the mapping, or read back from the file with
+ * pread), and signals taken by forked children (signal, si_code, and si_addr
+ * as an offset from the mapping).  The two outcomes must be equal field by
+ * field.  Where Linux's answer is well defined, the scenario also states it,
+ * so a harness mistake that makes both sides wrong the same way still fails.
+ *
+ * A few checks hold for usermap alone (statistics, error messages); they
+ * are marked "usermap-only" and run on the usermap side only.
+ *
+ * usage: conformance [-v] [--kernel] [--list] [NAME-or-glob ...]
+ *   -v        print every field of both sides
+ *   --kernel  run only the kernel side, checking the stated expectations
+ *   --list    print the scenario names
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "usermap.h"
+
+#define RW (PROT_READ | PROT_WRITE)
+#define E(err) "-1 " #err /* how a failed call is recorded: E(EINVAL) */
+#define OK "ok"           /* how a successful mmap is recorded */
+#define GIB ((size_t)1 << 30)
+
+/* ================================================================== */
+/* The two tables of operations                                       */
+
+struct ops {
+    const char *name;
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    int (*msync)(void *, size_t, int);
+    int (*mprotect)(void *, size_t, int);
+    int (*madvise)(void *, size_t, int);
+};
+
+static const struct ops kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
+                                      madvise};
+static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
+                                       um_mprotect, um_madvise};
+
+/* ================================================================== */
+/* Outcomes                                                           */
+
+#define MAX_FIELDS 72
+
+struct field {
+    char key[48];
+    char val[112];
+};
+
+/* Lives in shared memory: a scenario process fills it, the runner reads it. */
+struct outcome {
+    int nfields;
+    int dropped; /* fields that did not fit */
+    int done;    /* the scenario process got to its end */
+    char bad[1024]; /* unmet expectations, "; "-separated */
+    struct field f[MAX_FIELDS];
+};
+
+/* Everything a scenario works with. */
+struct t {
+    const struct ops *ops;
+    struct outcome *o;
+    size_t pg;
+    const char *dir; /* where temporary files go */
+    jmp_buf stop;    /* a required step failed: give up the scenario */
+    void *mem[64];
+    int nmem;
+    int fds[32];
+    int nfds;
+};
+
+static void bad(struct t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void field(struct t *t, const char *key, const char *want,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void bad(struct t *t, const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(t->o->bad);
+    snprintf(t->o->bad + n, sizeof t->o->bad - n, "%s%s", n ? "; " : "", msg);
+}
+
+/* Record a field; when WANT is not NULL the value must be exactly WANT. */
+static void field(struct t *t, const char *key, const char *want,
+                  const char *fmt, ...)
+{
+    char val[sizeof t->o->f[0].val];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(val, sizeof val, fmt, ap);
+    va_end(ap);
+    struct outcome *o = t->o;
+    if (o->nfields < MAX_FIELDS) {
+        struct field *f = &o->f[o->nfields++];
+        snprintf(f->key, sizeof f->key, "%s", key);
+        memcpy(f->val, val, sizeof f->val);
+    } else {
+        o->dropped++;
+    }
+    if (want && strcmp(val, want) != 0)
+        bad(t, "%s: got \"%s\", want \"%s\"", key, val, want);
+}
+
+static void check(struct t *t, const char *key, int cond, const char *detail)
+{
+    field(t, key, "yes", cond ? "yes" : "no (%s)", detail);
+}
+
+static void stop(struct t *t) { longjmp(t->stop, 1); }
+
+static const char *errname(int e)
+{
+    const char *s = strerrorname_np(e);
+    return s ? s : "E?";
+}
+
+/* Small formatted strings for expectations, e.g. N(4096), V(0x5a). */
+static const char *fmt_ring(const char *fmt, long long v)
+{
+    static char ring[8][40];
+    static int i;
+    i = (i + 1) % 8;
+    snprintf(ring[i], sizeof ring[i], fmt, v);
+    return ring[i];
+}
+#define N(v) fmt_ring("%lld", (long long)(v))
+#define V(v) fmt_ring("value %lld", (long long)(v))
+#define X(v) fmt_ring("%02llx", (long long)(v))
+
+/* Record the result of a call returning an int or ssize_t. */
+static long ret(struct t *t, const char *key, long r, const char *want)
+{
+    int e = errno;
+    if (r < 0)
+        field(t, key, want, "%ld %s", r, errname(e));
+    else
+        field(t, key, want, "%ld", r);
+    errno = e;
+    return r;
+}
+
+/* mmap through the table under test; WANT is OK or E(...).  A mapping that
+ * was wanted and failed stops the scenario; one that was not wanted and
+ * succeeded is unmapped.  Returns NULL when there is no mapping. */
+static void *want_map(struct t *t, const char *key, const char *want,
+                      void *addr, size_t len, int prot, int flags, int fd,
+                      off_t off)
+{
+    void *p = t->ops->mmap(addr, len, prot, flags, fd, off);
+    int e = errno;
+    if (p == MAP_FAILED)
+        field(t, key, want, "-1 %s", errname(e));
+    else
+        field(t, key, want, OK);
+    if (p == MAP_FAILED && want && strcmp(want, OK) == 0)
+        stop(t);
+    if (p != MAP_FAILED && want && strcmp(want, OK) != 0) {
+        t->ops->munmap(p, len);
+        p = MAP_FAILED;
+    }
+    errno = e;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap(struct t *t, void *p, size_t len)
+{
+    ret(t, "munmap", t->ops->munmap(p, len), "0");
+}
+
+/* ================================================================== */
+/* Memory, descriptors, temporary files, file patterns                 */
+
+static void *alloc(struct t *t, size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p || t->nmem == (int)(sizeof t->mem / sizeof t->mem[0])) {
+        free(p);
+        bad(t, "harness: out of memory slots");
+        stop(t);
+    }
+    t->mem[t->nmem++] = p;
+    return p;
+}
+
+static int track_fd(struct t *t, int fd)
+{
+    if (fd < 0) {
+        bad(t, "harness: open failed: %s", strerror(errno));
+        stop(t);
+    }
+    if (t->nfds == (int)(sizeof t->fds / sizeof t->fds[0])) {
+        bad(t, "harness: too many fds");
+        stop(t);
+    }
+    t->fds[t->nfds++] = fd;
+    return fd;
+}
+
+static void close_fd(struct t *t, int fd)
+{
+    for (int i = 0; i < t->nfds; i++)
+        if (t->fds[i] == fd) {
+            t->fds[i] = t->fds[--t->nfds];
+            break;
+        }
+    close(fd);
+}
+
+static void cleanup(struct t *t)
+{
+    while (t->nfds)
+        close(t->fds[--t->nfds]);
+    while (t->nmem)
+        free(t->mem[--t->nmem]);
+}
+
+/* The byte at offset x of a test file made with SEED: pages differ, seeds
+ * differ, and a page read at the wrong offset shows. */
+static uint8_t pat(uint64_t x, int seed)
+{
+    return (uint8_t)(x * 7 + (x >> 12) * 31 + (uint64_t)seed * 59 + 1);
+}
+
+#define SPARSE (-1) /* seed of a file that is all hole */
+
+/* A model of LEN bytes of a SEED file from offset START (zeros for SPARSE). */
+static uint8_t *pattern(struct t *t, size_t len, int seed, uint64_t start)
+{
+    uint8_t *b = alloc(t, len);
+    if (seed != SPARSE)
+        for (size_t i = 0; i < len; i++)
+            b[i] = pat(start + i, seed);
+    return b;
+}
+
+static uint8_t *copy(struct t *t, const uint8_t *src, size_t len)
+{
+    uint8_t *b = alloc(t, len);
+    memcpy(b, src, len);
+    return b;
+}
+
+/* Create a temporary file of SIZE bytes of pattern SEED (or a hole),
+ * open O_RDWR; its path goes to PATH (512 bytes) unless NULL. */
+static int tmp_file(struct t *t, size_t size, int seed, char *path)
+{
+    char name[512];
+    snprintf(name, sizeof name, "%s/f.XXXXXX", t->dir);
+    int fd = track_fd(t, mkstemp(name));
+    if (seed == SPARSE) {
+        if (ftruncate(fd, (off_t)size) != 0) {
+            bad(t, "harness: ftruncate: %s", strerror(errno));
+            stop(t);
+        }
+    } else {
+        uint8_t buf[65536];
+        for (size_t off = 0; off < size; off += sizeof buf) {
+            size_t n = size - off < sizeof buf ? size - off : sizeof buf;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = pat(off + i, seed);
+            if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+                bad(t, "harness: pwrite: %s", strerror(errno));
+                stop(t);
+            }
+        }
+    }
+    if (path)
+        snprintf(path, 512, "%s", name);
+    return fd;
+}
+
+static int reopen(struct t *t, const char *path, int flags)
+{
+    return track_fd(t, open(path, flags));
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Compare LEN bytes at GOT (a mapping, or a buffer read from a file) with
+ * the model WANT.  The value is the checksum, plus where they differ. */
+static void want_bytes(struct t *t, const char *key, const void *got,
+                       const void *want, size_t len)
+{
+    const volatile uint8_t *g = got;
+    const uint8_t *w = want;
+    uint8_t *snap = malloc(len ? len : 1);
+    if (!snap) {
+        bad(t, "harness: out of memory");
+        stop(t);
+    }
+    for (size_t i = 0; i < len; i++)
+        snap[i] = g[i];
+    size_t first = len, ndiff = 0;
+    for (size_t i = 0; i < len; i++)
+        if (snap[i] != w[i]) {
+            if (first == len)
+                first = i;
+            ndiff++;
+        }
+    if (ndiff == 0)
+        field(t, key, NULL, "%zu bytes as expected (fnv %016llx)", len,
+              (unsigned long long)fnv(snap, len));
+    else {
+        field(t, key, NULL, "%zu bytes differ, first at +%zu: %02x want %02x",
+              ndiff, first, snap[first], w[first]);
+        bad(t, "%s: %zu bytes differ from the model, first at +%zu", key, ndiff,
+            first);
+    }
+    free(snap);
+}
+
+/* The file's bytes [off, off+len), read with pread, against a model. */
+static void want_file(struct t *t, const char *key, int fd, off_t off,
+                      size_t len, const uint8_t *want)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        bad(t, "harness: out of memory");
+        stop(t);
+    }
+    ssize_t n = pread(fd, buf, len, off);
+    if (n != (ssize_t)len) {
+        field(t, key, NULL, "pread returned %zd", n);
+        bad(t, "%s: pread returned %zd, want %zu", key, n, len);
+    } else {
+        want_bytes(t, key, buf, want, len);
+    }
+    free(buf);
+}
+
+static void want_size(struct t *t, const char *key, int fd, size_t size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        field(t, key, N(size), "fstat: %s", errname(errno));
+    else
+        field(t, key, N(size), "%lld", (long long)st.st_size);
+}
+
+/* ================================================================== */
+/* Mappings with a model of their contents                             */
+
+struct spec {
+    size_t fsize; /* file size (file mappings) */
+    off_t off;    /* file offset */
+    size_t len;   /* mapping length */
+    int prot, flags;
+    void *addr;
+    int seed; /* file pattern, default 1 */
+    int ro;   /* map through an O_RDONLY descriptor */
+};
+
+struct m {
+    uint8_t *p;
+    size_t len;
+    off_t off;
+    int flags;
+    int fd; /* -1 for anonymous */
+    size_t fsize;
+    char path[512];
+    uint8_t *orig; /* what the mapping held at first */
+    uint8_t *now;  /* what the mapping should hold now */
+    uint8_t *file; /* what the file should hold now (fsize bytes) */
+};
+
+static int shared(const struct m *m) { return (m->flags & MAP_TYPE) != MAP_PRIVATE; }
+
+/* Make a file (unless MAP_ANONYMOUS) and map it; a failed mmap stops. */
+static void mk(struct t *t, struct m *m, struct spec s)
+{
+    memset(m, 0, sizeof *m);
+    m->len = s.len;
+    m->off = s.off;
+    m->flags = s.flags;
+    m->fd = -1;
+    m->orig = alloc(t, s.len);
+    if (!(s.flags & MAP_ANONYMOUS)) {
+        int seed = s.seed ? s.seed : 1;
+        m->fsize = s.fsize;
+        m->fd = tmp_file(t, s.fsize, seed, m->path);
+        m->file = pattern(t, s.fsize, seed, 0);
+        if (s.ro) {
+            close_fd(t, m->fd);
+            m->fd = reopen(t, m->path, O_RDONLY);
+        }
+        for (size_t i = 0; i < s.len && (size_t)s.off + i < s.fsize; i++)
+            m->orig[i] = m->file[s.off + i];
+    }
+    m->now = copy(t, m->orig, s.len);
+    m->p = want_map(t, "mmap", OK, s.addr, s.len, s.prot, s.flags, m->fd, s.off);
+}
+
+enum kind { K_FILE_PRIVATE, K_FILE_SHARED, K_ANON_PRIVATE, K_ANON_SHARED };
+
+static int kind_flags(intptr_t k)
+{
+    int sh = k == K_FILE_SHARED || k == K_ANON_SHARED;
+    int anon = k == K_ANON_PRIVATE || k == K_ANON_SHARED;
+    return (sh ? MAP_SHARED : MAP_PRIVATE) | (anon ? MAP_ANONYMOUS : 0);
+}
+
+/* PAGES pages of kind K (files are PAGES pages long). */
+static void mk_kind(struct t *t, struct m *m, intptr_t k, size_t pages, int prot)
+{
+    mk(t, m, (struct spec){.fsize = pages * t->pg, .len = pages * t->pg,
+                           .prot = prot, .flags = kind_flags(k)});
+}
+
+/* The model learns that byte X of the mapping is now V. */
+static void model_set(struct m *m, size_t x, uint8_t v)
+{
+    m->now[x] = v;
+    if (m->file && shared(m) && (size_t)m->off + x < m->fsize)
+        m->file[m->off + x] = v;
+}
+
+/* Change byte X of the mapping (to a value it does not hold) and the model. */
+static void poke(struct m *m, size_t x)
+{
+    uint8_t v = (uint8_t)(m->now[x] ^ 0xA5);
+    m->p[x] = v;
+    model_set(m, x, v);
+}
+
+static void check_mapping(struct t *t, const char *key, struct m *m)
+{
+    want_bytes(t, key, m->p, m->now, m->len);
+}
+
+static void check_file(struct t *t, const char *key, struct m *m)
+{
+    if (m->fd < 0)
+        return;
+    want_size(t, "file size", m->fd, m->fsize);
+    want_file(t, key, m->fd, 0, m->fsize, m->file);
+}
+
+/* Read it, write one byte per page, read it, unmap it, check the file. */
+static void exercise(struct t *t, struct m *m)
+{
+    check_mapping(t, "initial bytes", m);
+    for (size_t x = 1; x < m->len; x += t->pg + 1)
+        poke(m, x);
+    check_mapping(t, "bytes after writes", m);
+    unmap(t, m->p, m->len);
+    check_file(t, "file after munmap", m);
+}
+
+/* ================================================================== */
+/* Children: signals and values reported through a pipe                */
+
+enum { REP_VALUE = 1, REP_SIGNAL = 2 };
+
+struct report {
+    int kind, signo, code;
+    long long off, val;
+};
+
+static int rep_fd = -1;
+static uintptr_t rep_base;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    struct report r = {REP_SIGNAL, sig, si->si_code,
+                       (long long)((uintptr_t)si->si_addr - rep_base), 0};
+    if (write(rep_fd, &r, sizeof r) < 0) {
+    }
+    _exit(0);
+}
+
+/* A child's answer, when it has one before exiting. */
+static void child_report(long long v)
+{
+    struct report r = {REP_VALUE, 0, 0, 0, v};
+    if (write(rep_fd, &r, sizeof r) < 0) {
+    }
+}
+
+/* Two pipes for a parent and child to take turns. */
+struct sync {
+    int down[2]; /* parent -> child */
+    int up[2];   /* child -> parent */
+};
+
+static void sync_open(struct t *t, struct sync *s)
+{
+    if (pipe(s->down) || pipe(s->up)) {
+        bad(t, "harness: pipe: %s", strerror(errno));
+        stop(t);
+    }
+}
+
+static int post(int fd)
+{
+    char c = 'x';
+    return write(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+static int await(int fd)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    char c;
+    if (poll(&pf, 1, 20000) != 1)
+        return -1;
+    return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+struct child {
+    pid_t pid;
+    int rep;
+    struct sync *s;
+};
+
+typedef long long (*child_fn)(void *arg);
+
+/* Fork a child that runs FN(ARG) with SIGSEGV/SIGBUS handlers reporting
+ * signal, si_code and si_addr - BASE; a child that returns reports the
+ * value.  Every child has 20 s. */
+static struct child spawn(struct t *t, const void *base, child_fn fn, void *arg,
+                          struct sync *s)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        bad(t, "harness: pipe: %s", strerror(errno));
+        stop(t);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        bad(t, "harness: fork: %s", strerror(errno));
+        stop(t);
+    }
+    if (pid == 0) {
+        close(p[0]);
+        if (s) {
+            close(s->down[1]);
+            close(s->up[0]);
+        }
+        rep_fd = p[1];
+        rep_base = (uintptr_t)base;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, NULL);
+        sigaction(SIGBUS, &sa, NULL);
+        alarm(20);
+        child_report(fn(arg));
+        _exit(0);
+    }
+    close(p[1]);
+    if (s) {
+        close(s->down[0]);
+        close(s->up[1]);
+    }
+    return (struct child){pid, p[0], s};
+}
+
+static void fmt_status(char *buf, size_t n, int st)
+{
+    if (WIFEXITED(st))
+        snprintf(buf, n, "exit %d", WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        snprintf(buf, n, "killed by SIG%s", sigabbrev_np(WTERMSIG(st)));
+    else
+        snprintf(buf, n, "status %#x", st);
+}
+
+static void fmt_signal(char *buf, size_t n, int sig, int code, long long off)
+{
+    const char *c = NULL;
+    if (sig == SIGSEGV)
+        c = code == SEGV_MAPERR   ? "SEGV_MAPERR"
+            : code == SEGV_ACCERR ? "SEGV_ACCERR"
+                                  : NULL;
+    if (sig == SIGBUS)
+        c = code == BUS_ADRERR   ? "BUS_ADRERR"
+            : code == BUS_ADRALN ? "BUS_ADRALN"
+            : code == BUS_OBJERR ? "BUS_OBJERR"
+                                 : NULL;
+    const char *s = sigabbrev_np(sig);
+    if (c)
+        snprintf(buf, n, "SIG%s %s at +%lld", s ? s : "?", c, off);
+    else
+        snprintf(buf, n, "SIG%s code %d at +%lld", s ? s : "?", code, off);
+}
+
+/* Collect a child's report as field KEY (want WANT, if not NULL). */
+static void reap(struct t *t, const char *key, struct child c, const char *want)
+{
+    struct report r;
+    size_t got = 0;
+    memset(&r, 0, sizeof r);
+    while (got < sizeof r) {
+        ssize_t n = read(c.rep, (char *)&r + got, sizeof r - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(c.rep);
+    if (c.s) {
+        close(c.s->down[1]);
+        close(c.s->up[0]);
+    }
+    int st = 0;
+    while (waitpid(c.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    char val[96], status[48];
+    fmt_status(status, sizeof status, st);
+    if (got == sizeof r && r.kind == REP_SIGNAL)
+        fmt_signal(val, sizeof val, r.signo, r.code, r.off);
+    else if (got == sizeof r && r.kind == REP_VALUE)
+        snprintf(val, sizeof val, "value %lld", r.val);
+    else
+        snprintf(val, sizeof val, "no report");
+    if (strcmp(status, "exit 0") != 0)
+        field(t, key, want, "%s, then %s", val, status);
+    else
+        field(t, key, want, "%s", val);
+}
+
+struct access {
+    volatile uint8_t *addr;
+    int write;
+};
+
+static long long access_fn(void *arg)
+{
+    struct access *a = arg;
+    if (a->write)
+        *a->addr = 0x5a;
+    return *a->addr;
+}
+
+enum { READ = 0, WRITE = 1 };
+
+/* A child reads or writes BASE+OFF and must take SIG/CODE there. */
+static void want_fault(struct t *t, const char *key, void *base, size_t off,
+                       int write, int sig, int code)
+{
+    char want[96];
+    fmt_signal(want, sizeof want, sig, code, (long long)off);
+    struct access a = {(volatile uint8_t *)base + off, write};
+    reap(t, key, spawn(t, base, access_fn, &a, NULL), want);
+}
+
+/* A child reads (or writes 0x5a to) BASE+OFF and must see VALUE. */
+static void want_access(struct t *t, const char *key, void *base, size_t off,
+                        int write, int value)
+{
+    struct access a = {(volatile uint8_t *)base + off, write};
+    reap(t, key, spawn(t, base, access_fn, &a, NULL), V(value));
+}
+
+/* ================================================================== */
+/* Scenarios: kinds and flags                                          */
+
+/* File or anonymous, private or shared: reads, writes, write-back. */
+static void sc_kind(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 4, RW);
+    exercise(t, &m);
+}
+
+/* Neither MAP_SHARED nor MAP_PRIVATE, or an unknown MAP_TYPE: EINVAL. */
+static void sc_bad_type(struct t *t, intptr_t flags)
+{
+    int fd = (flags & MAP_ANONYMOUS) ? -1 : tmp_file(t, t->pg, 1, NULL);
+    want_map(t, "mmap", E(EINVAL), NULL, t->pg, PROT_READ, (int)flags, fd, 0);
+}
+
+/* MAP_SHARED_VALIDATE behaves as MAP_SHARED for a file. */
+static void sc_shared_validate(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * t->pg, .len = 3 * t->pg, .prot = RW,
+                            .flags = MAP_SHARED_VALIDATE});
+    exercise(t, &m);
+}
+
+/* Linux refuses MAP_SHARED_VALIDATE for anonymous memory. */
+static void sc_shared_validate_anon(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    want_map(t, "mmap", E(EINVAL), NULL, t->pg, RW,
+             MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+}
+
+/* MAP_SHARED_VALIDATE with a flag the file does not support. */
+static void sc_shared_validate_unknown(struct t *t, intptr_t flag)
+{
+    int fd = tmp_file(t, t->pg, 1, NULL);
+    want_map(t, "mmap", E(EOPNOTSUPP), NULL, t->pg, PROT_READ,
+             MAP_SHARED_VALIDATE | (int)flag, fd, 0);
+    /* with plain MAP_SHARED: whatever Linux says (it ignores an unknown
+     * bit, but still refuses MAP_SYNC on a filesystem without DAX) */
+    void *p = want_map(t, "mmap MAP_SHARED|flag", NULL, NULL, t->pg, PROT_READ,
+                       MAP_SHARED | (int)flag, fd, 0);
+    if (p)
+        unmap(t, p, t->pg);
+}
+
+/* Accepted extra flags (MAP_POPULATE, MAP_NORESERVE, MAP_LOCKED) change
+ * nothing visible, for a shared file and private anonymous memory. */
+static void sc_extra_flag(struct t *t, intptr_t flag)
+{
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * t->pg, .len = 3 * t->pg, .prot = RW,
+                            .flags = MAP_SHARED | (int)flag});
+    exercise(t, &m);
+    mk(t, &m, (struct spec){.len = 3 * t->pg, .prot = RW,
+                            .flags = MAP_PRIVATE | MAP_ANONYMOUS | (int)flag});
+    exercise(t, &m);
+}
+
+/* Reserve 4 pages PROT_NONE with the kernel or the table under test. */
+static uint8_t *reserve(struct t *t, int with_kernel, size_t pages)
+{
+    if (!with_kernel)
+        return want_map(t, "reserve", OK, NULL, pages * t->pg, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *r = mmap(NULL, pages * t->pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (r == MAP_FAILED) {
+        bad(t, "harness: kernel reservation failed");
+        stop(t);
+    }
+    return r;
+}
+
+/* MAP_FIXED into the middle of a reservation: lands there, the rest of the
+ * reservation stays, munmap of the whole range writes back. */
+static void sc_fixed(struct t *t, intptr_t kernel_reservation)
+{
+    size_t pg = t->pg;
+    uint8_t *res = reserve(t, (int)kernel_reservation, 4);
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .off = (off_t)pg, .len = 2 * pg,
+                            .prot = RW, .flags = MAP_SHARED | MAP_FIXED,
+                            .addr = res + pg});
+    field(t, "address", "reservation + 1 page", "%s",
+          m.p == res + pg ? "reservation + 1 page" : "elsewhere");
+    check_mapping(t, "bytes", &m);
+    poke(&m, 5);
+    poke(&m, pg + 6);
+    want_fault(t, "read reserved page 0", res, 5, READ, SIGSEGV, SEGV_ACCERR);
+    want_fault(t, "read reserved page 3", res, 3 * pg + 5, READ, SIGSEGV,
+               SEGV_ACCERR);
+    unmap(t, res, 4 * pg);
+    check_file(t, "file after munmap", &m);
+    want_fault(t, "read after munmap", res, pg + 5, READ, SIGSEGV, SEGV_MAPERR);
+}
+
+/* MAP_FIXED over part of a live mapping replaces that part only. */
+static void sc_fixed_replace_middle(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    poke(&m, 1);
+    poke(&m, pg + 1);
+    poke(&m, 2 * pg + 1);
+    uint8_t *q = want_map(t, "mmap fixed over middle", OK, m.p + pg, pg, RW,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    field(t, "address", "middle page", "%s", q == m.p + pg ? "middle page" : "elsewhere");
+    memset(m.now + pg, 0, pg); /* the middle page is anonymous now */
+    check_mapping(t, "bytes", &m);
+    m.p[pg + 2] = 0x11; /* anonymous: never reaches the file */
+    m.now[pg + 2] = 0x11;
+    check_mapping(t, "bytes after write", &m);
+    unmap(t, m.p, 3 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { NR_OWN, NR_KERNEL, NR_FREE };
+
+/* MAP_FIXED_NOREPLACE: EEXIST over a mapping (usermap's own or the
+ * kernel's), the exact address when the range is free. */
+static void sc_fixed_noreplace(struct t *t, intptr_t mode)
+{
+    size_t pg = t->pg;
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+    if (mode == NR_OWN) {
+        struct m m;
+        mk(t, &m, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW,
+                                .flags = MAP_SHARED});
+        poke(&m, 3);
+        want_map(t, "noreplace same range", E(EEXIST), m.p, 2 * pg, RW, flags, -1, 0);
+        want_map(t, "noreplace overlapping end", E(EEXIST), m.p + pg, 2 * pg,
+                 RW, flags, -1, 0);
+        check_mapping(t, "bytes intact", &m);
+        unmap(t, m.p, m.len);
+        check_file(t, "file after munmap", &m);
+    } else if (mode == NR_KERNEL) {
+        uint8_t *k = mmap(NULL, 2 * pg, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (k == MAP_FAILED)
+            stop(t);
+        memset(k, 0x77, 2 * pg);
+        uint8_t *model = alloc(t, 2 * pg);
+        memset(model, 0x77, 2 * pg);
+        want_map(t, "noreplace over kernel mapping", E(EEXIST), k + pg, pg, RW,
+                 flags, -1, 0);
+        want_bytes(t, "kernel mapping intact", k, model, 2 * pg);
+        munmap(k, 2 * pg);
+    } else {
+        uint8_t *r = reserve(t, 0, 2);
+        unmap(t, r, 2 * pg);
+        struct m m;
+        mk(t, &m, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW,
+                                .flags = MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+                                .addr = r});
+        field(t, "address", "as asked", "%s", m.p == r ? "as asked" : "elsewhere");
+        exercise(t, &m);
+    }
+}
+
+/* ================================================================== */
+/* Scenarios: argument checks                                          */
+
+static void sc_len_zero(struct t *t, intptr_t anon)
+{
+    int fd = anon ? -1 : tmp_file(t, t->pg, 1, NULL);
+    int flags = MAP_PRIVATE | (anon ? MAP_ANONYMOUS : 0);
+    want_map(t, "mmap len 0", E(EINVAL), NULL, 0, PROT_READ, flags, fd, 0);
+    want_map(t, "mmap shared len 0", E(EINVAL), NULL, 0, PROT_READ,
+             (flags & ~MAP_PRIVATE) | MAP_SHARED, fd, 0);
+}
+
+static void sc_unaligned_offset(struct t *t, intptr_t anon)
+{
+    int fd = anon ? -1 : tmp_file(t, 3 * t->pg, 1, NULL);
+    int flags = MAP_PRIVATE | (anon ? MAP_ANONYMOUS : 0);
+    want_map(t, "offset 100", E(EINVAL), NULL, t->pg, PROT_READ, flags, fd, 100);
+    want_map(t, "offset 1 page + 1", E(EINVAL), NULL, t->pg, PROT_READ, flags,
+             fd, (off_t)t->pg + 1);
+}
+
+/* An unaligned MAP_FIXED (or _NOREPLACE) address is EINVAL and leaves the
+ * reservation there alone. */
+static void sc_unaligned_fixed(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    uint8_t *r = reserve(t, 0, 2);
+    int fd = tmp_file(t, t->pg, 1, NULL);
+    want_map(t, "MAP_FIXED at +100", E(EINVAL), r + 100, t->pg, PROT_READ,
+             MAP_PRIVATE | MAP_FIXED, fd, 0);
+    want_map(t, "MAP_FIXED_NOREPLACE at +100", E(EINVAL), r + 100, t->pg,
+             PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+    want_fault(t, "reservation still PROT_NONE", r, 5, READ, SIGSEGV, SEGV_ACCERR);
+    unmap(t, r, 2 * t->pg);
+}
+
+/* An unaligned address without MAP_FIXED is only a hint. */
+static void sc_unaligned_hint(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    uint8_t *r = reserve(t, 0, 2);
+    unmap(t, r, 2 * t->pg);
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg, .prot = RW,
+                            .flags = MAP_SHARED, .addr = r + 100});
+    exercise(t, &m);
+}
+
+static void sc_bad_fd(struct t *t, intptr_t fd)
+{
+    if (fd >= 0 && fcntl((int)fd, F_GETFD) != -1) {
+        bad(t, "harness: fd %d is open", (int)fd);
+        stop(t);
+    }
+    want_map(t, "mmap private", E(EBADF), NULL, t->pg, PROT_READ, MAP_PRIVATE,
+             (int)fd, 0);
+    want_map(t, "mmap shared", E(EBADF), NULL, t->pg, PROT_READ, MAP_SHARED,
+             (int)fd, 0);
+}
+
+/* MAP_ANONYMOUS ignores fd (even a bad one) and a negative aligned offset. */
+static void sc_anon_ignores_fd(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk(t, &m, (struct spec){.len = 2 * t->pg, .prot = RW,
+                            .flags = MAP_PRIVATE | MAP_ANONYMOUS});
+    unmap(t, m.p, m.len);
+    uint8_t *zero = alloc(t, 2 * t->pg);
+    uint8_t *p = want_map(t, "anonymous with fd 999", OK, NULL, 2 * t->pg, RW,
+                          MAP_PRIVATE | MAP_ANONYMOUS, 999, 0);
+    want_bytes(t, "zeros", p, zero, 2 * t->pg);
+    unmap(t, p, 2 * t->pg);
+    p = want_map(t, "anonymous at offset -1 page", OK, NULL, t->pg, RW,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, -(off_t)t->pg);
+    want_bytes(t, "zeros", p, zero, t->pg);
+    unmap(t, p, t->pg);
+}
+
+/* A descriptor open O_WRONLY cannot be mapped at all. */
+static void sc_wronly(struct t *t, intptr_t type)
+{
+    char path[512];
+    tmp_file(t, t->pg, 1, path);
+    int fd = reopen(t, path, O_WRONLY);
+    want_map(t, "PROT_READ", E(EACCES), NULL, t->pg, PROT_READ, (int)type, fd, 0);
+    want_map(t, "PROT_WRITE", E(EACCES), NULL, t->pg, PROT_WRITE, (int)type, fd, 0);
+    want_map(t, "PROT_NONE", E(EACCES), NULL, t->pg, PROT_NONE, (int)type, fd, 0);
+}
+
+/* An O_RDONLY descriptor: MAP_SHARED+PROT_WRITE is EACCES, MAP_SHARED
+ * read-only works; MAP_PRIVATE+PROT_WRITE works and keeps the file. */
+static void sc_rdonly(struct t *t, intptr_t type)
+{
+    struct m m;
+    int prot = type == MAP_PRIVATE ? RW : PROT_READ;
+    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg, .prot = prot,
+                            .flags = (int)type, .ro = 1});
+    if (type == MAP_SHARED) {
+        want_map(t, "MAP_SHARED RW", E(EACCES), NULL, t->pg, RW, MAP_SHARED, m.fd, 0);
+        want_map(t, "MAP_SHARED_VALIDATE RW", E(EACCES), NULL, t->pg, RW,
+                 MAP_SHARED_VALIDATE, m.fd, 0);
+        check_mapping(t, "read-only bytes", &m);
+        unmap(t, m.p, m.len);
+        return;
+    }
+    exercise(t, &m);
+}
+
+enum { SP_PIPE, SP_PIPE_WRITE_END, SP_SOCKET, SP_DIRECTORY };
+
+/* What the kernel says for files that cannot be mapped. */
+static void sc_special_fd(struct t *t, intptr_t what)
+{
+    int fds[2] = {-1, -1};
+    int fd;
+    const char *want = E(ENODEV);
+    if (what == SP_PIPE || what == SP_PIPE_WRITE_END) {
+        if (pipe(fds) != 0)
+            stop(t);
+        track_fd(t, fds[0]);
+        track_fd(t, fds[1]);
+        fd = what == SP_PIPE ? fds[0] : fds[1];
+        if (what == SP_PIPE_WRITE_END)
+            want = E(EACCES); /* not open for reading comes first */
+    } else if (what == SP_SOCKET) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+            stop(t);
+        track_fd(t, fds[0]);
+        track_fd(t, fds[1]);
+        fd = fds[0];
+    } else {
+        fd = reopen(t, t->dir, O_RDONLY | O_DIRECTORY);
+    }
+    want_map(t, "mmap private", want, NULL, t->pg, PROT_READ, MAP_PRIVATE, fd, 0);
+    want_map(t, "mmap shared", want, NULL, t->pg, PROT_READ, MAP_SHARED, fd, 0);
+}
+
+/* A device (/dev/zero) is handed to the kernel and behaves as it does. */
+static void sc_dev_zero(struct t *t, intptr_t type)
+{
+    int fd = reopen(t, "/dev/zero", O_RDWR);
+    uint8_t *zero = alloc(t, 2 * t->pg);
+    uint8_t *p = want_map(t, "mmap /dev/zero", OK, NULL, 2 * t->pg, RW,
+                          (int)type, fd, 0);
+    want_bytes(t, "zeros", p, zero, 2 * t->pg);
+    p[t->pg + 1] = 0x42;
+    field(t, "written byte", X(0x42), "%02x", p[t->pg + 1]);
+    unmap(t, p, 2 * t->pg);
+}
+
+/* Lengths that cannot be mapped: ENOMEM. */
+static void sc_huge_len(struct t *t, intptr_t anon)
+{
+    int fd = anon ? -1 : tmp_file(t, t->pg, 1, NULL);
+    int flags = MAP_PRIVATE | (anon ? MAP_ANONYMOUS : 0);
+    want_map(t, "len SIZE_MAX", E(ENOMEM), NULL, SIZE_MAX, PROT_READ, flags, fd, 0);
+    want_map(t, "len SIZE_MAX rounded down", E(ENOMEM), NULL,
+             SIZE_MAX & ~(t->pg - 1), PROT_READ, flags, fd, 0);
+}
+
+/* Offsets beyond what a file can hold: EOVERFLOW, as Linux says. */
+static void sc_offset_overflow(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    int fd = tmp_file(t, t->pg, 1, NULL);
+    off_t top = (off_t)(INT64_MAX & ~(int64_t)(t->pg - 1));
+    want_map(t, "last page offset, 2 pages", E(EOVERFLOW), NULL, 2 * t->pg,
+             PROT_READ, MAP_PRIVATE, fd, top);
+    want_map(t, "offset -1 page", E(EOVERFLOW), NULL, t->pg, PROT_READ,
+             MAP_SHARED, fd, -(off_t)t->pg);
+}
+
+/* An offset far past the end of a small file maps, and faults SIGBUS. */
+static void sc_offset_far(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    int fd = tmp_file(t, t->pg, 1, NULL);
+    uint8_t *p = want_map(t, "offset 1 TiB", OK, NULL, t->pg, PROT_READ,
+                          MAP_SHARED, fd, (off_t)1 << 40);
+    want_fault(t, "read", p, 5, READ, SIGBUS, BUS_ADRERR);
+    unmap(t, p, t->pg);
+}
+
+/* A non-zero page-multiple offset maps the right part of the file. */
+static void sc_offset(struct t *t, intptr_t type)
+{
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 6 * t->pg, .off = 3 * (off_t)t->pg,
+                            .len = 3 * t->pg, .prot = RW, .flags = (int)type});
+    exercise(t, &m);
+}
+
+/* ================================================================== */
+/* Scenarios: protection                                               */
+
+/* A write to a PROT_READ mapping: SIGSEGV SEGV_ACCERR at the address. */
+static void sc_prot_read_write(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 2, PROT_READ);
+    check_mapping(t, "bytes", &m);
+    want_fault(t, "write", m.p, t->pg + 100, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_access(t, "read", m.p, t->pg + 100, READ, m.now[t->pg + 100]);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* PROT_NONE: reads and writes fault; mprotect opens it to the right bytes. */
+static void sc_prot_none(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 2, PROT_NONE);
+    want_fault(t, "read", m.p, t->pg + 1, READ, SIGSEGV, SEGV_ACCERR);
+    want_fault(t, "write", m.p, 3, WRITE, SIGSEGV, SEGV_ACCERR);
+    ret(t, "mprotect PROT_READ", t->ops->mprotect(m.p, m.len, PROT_READ), "0");
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+}
+
+/* PROT_READ, then mprotect RW and write, then back to PROT_READ. */
+static void sc_mprotect_write(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 3, PROT_READ);
+    check_mapping(t, "bytes", &m);
+    ret(t, "mprotect RW", t->ops->mprotect(m.p, m.len, RW), "0");
+    poke(&m, 7);
+    poke(&m, 2 * t->pg + 8);
+    check_mapping(t, "bytes after writes", &m);
+    ret(t, "mprotect PROT_READ", t->ops->mprotect(m.p, m.len, PROT_READ), "0");
+    want_fault(t, "write after PROT_READ", m.p, t->pg + 9, WRITE, SIGSEGV,
+               SEGV_ACCERR);
+    check_mapping(t, "bytes still", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* An O_RDONLY descriptor: mprotect(PROT_WRITE) is EACCES for MAP_SHARED
+ * and allowed for MAP_PRIVATE. */
+static void sc_mprotect_rdonly_fd(struct t *t, intptr_t type)
+{
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg,
+                            .prot = PROT_READ, .flags = (int)type, .ro = 1});
+    if (type == MAP_SHARED) {
+        ret(t, "mprotect RW", t->ops->mprotect(m.p, m.len, RW), E(EACCES));
+        ret(t, "mprotect PROT_WRITE", t->ops->mprotect(m.p, t->pg, PROT_WRITE),
+            E(EACCES));
+        want_fault(t, "write", m.p, 10, WRITE, SIGSEGV, SEGV_ACCERR);
+        check_mapping(t, "bytes", &m);
+        unmap(t, m.p, m.len);
+        return;
+    }
+    ret(t, "mprotect RW", t->ops->mprotect(m.p, m.len, RW), "0");
+    poke(&m, 10);
+    poke(&m, t->pg + 11);
+    check_mapping(t, "bytes after writes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* mprotect of the middle page only: writes around it fault, in it work. */
+static void sc_mprotect_partial(struct t *t, intptr_t type)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = PROT_READ,
+                            .flags = (int)type});
+    ret(t, "mprotect middle RW", t->ops->mprotect(m.p + pg, pg, RW), "0");
+    want_fault(t, "write page 0", m.p, 7, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_access(t, "write page 1", m.p, pg + 7, WRITE, 0x5a);
+    want_fault(t, "write page 2", m.p, 2 * pg + 7, WRITE, SIGSEGV, SEGV_ACCERR);
+    if (type == MAP_SHARED)
+        model_set(&m, pg + 7, 0x5a); /* the child wrote the shared page */
+    poke(&m, pg + 9);
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* mprotect's own errors. */
+static void sc_mprotect_errors(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    ret(t, "unaligned address", t->ops->mprotect(m.p + 1, pg, PROT_READ), E(EINVAL));
+    ret(t, "unknown prot bit", t->ops->mprotect(m.p, pg, PROT_READ | 0x1000),
+        E(EINVAL));
+    ret(t, "length 0", t->ops->mprotect(m.p, 0, PROT_READ), "0");
+    unmap(t, m.p + 2 * pg, pg);
+    ret(t, "range with a hole", t->ops->mprotect(m.p, 3 * pg, PROT_READ), E(ENOMEM));
+    ret(t, "unmapped range", t->ops->mprotect(m.p + 2 * pg, pg, PROT_READ),
+        E(ENOMEM));
+    unmap(t, m.p, 2 * pg);
+}
+
+/* PROT_EXEC of a file, as the kernel allows it. */
+static void sc_prot_exec(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg,
+                            .prot = PROT_READ | PROT_EXEC, .flags = MAP_PRIVATE});
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+}
+
+/* ================================================================== */
+/* Scenarios: private mappings                                         */
+
+/* Copy-on-write: writes never reach the file, not with msync, not with
+ * munmap. */
+static void sc_private_cow(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_PRIVATE, 3, RW);
+    poke(&m, 0);
+    poke(&m, 2 * t->pg + 100);
+    ret(t, "msync MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    check_mapping(t, "bytes after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Two private mappings of one file do not see each other's writes. */
+static void sc_private_two_maps(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m a, b;
+    mk_kind(t, &a, K_FILE_PRIVATE, 2, RW);
+    b = a;
+    b.now = copy(t, a.now, a.len);
+    b.p = want_map(t, "second mmap", OK, NULL, a.len, RW, MAP_PRIVATE, a.fd, 0);
+    poke(&a, 5);
+    poke(&b, t->pg + 6);
+    check_mapping(t, "first", &a);
+    check_mapping(t, "second", &b);
+    unmap(t, a.p, a.len);
+    unmap(t, b.p, b.len);
+    check_file(t, "file after munmap", &a);
+}
+
+struct fork_args {
+    uint8_t *p;
+    size_t pg;
+    struct sync *s;
+    const struct ops *ops;
+    const char *path;
+    int do_munmap;
+};
+
+/* Child of sc_private_fork: wait for the parent's writes, then look. */
+static long long private_fork_child(void *arg)
+{
+    struct fork_args *a = arg;
+    if (await(a->s->down[0]) != 0)
+        return -1;
+    long long seen = a->p[5] | a->p[a->pg + 5] << 8;
+    a->p[2 * a->pg + 5] = 0x33;
+    return seen;
+}
+
+/* After fork a child sees the parent's snapshot: writes before the fork,
+ * not after; the parent never sees the child's writes. */
+static void sc_private_fork(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    struct sync s;
+    mk_kind(t, &m, k, 3, RW);
+    poke(&m, 5); /* before the fork */
+    sync_open(t, &s);
+    struct fork_args a = {m.p, pg, &s, NULL, NULL, 0};
+    long long snapshot = m.now[5] | m.now[pg + 5] << 8;
+    struct child c = spawn(t, m.p, private_fork_child, &a, &s);
+    poke(&m, 5); /* after the fork */
+    poke(&m, pg + 5);
+    post(s.down[1]);
+    reap(t, "child sees", c, V(snapshot));
+    check_mapping(t, "parent's bytes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
+/* Scenarios: shared mappings                                          */
+
+/* Writes are in the file right after msync (MS_SYNC, MS_ASYNC, ...). */
+static void sc_shared_msync(struct t *t, intptr_t flags)
+{
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    check_mapping(t, "bytes", &m);
+    poke(&m, 0);
+    poke(&m, 2 * t->pg + 100);
+    ret(t, "msync", t->ops->msync(m.p, m.len, (int)flags), "0");
+    check_file(t, "file after msync", &m);
+    check_mapping(t, "bytes after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Writes of only part of the range are in the file after msync of that
+ * part. */
+static void sc_shared_msync_part(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    poke(&m, pg + 3);
+    poke(&m, 2 * pg + 4);
+    ret(t, "msync pages 1-2", t->ops->msync(m.p + pg, 2 * pg, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Child of sc_shared_child_exit: map the file itself, write, maybe munmap,
+ * and leave with exit(). */
+static long long map_write_exit_child(void *arg)
+{
+    struct fork_args *a = arg;
+    int fd = open(a->path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
+    close(fd);
+    if (q == MAP_FAILED)
+        return -2;
+    for (size_t i = 0; i < 3; i++)
+        q[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    if (a->do_munmap && a->ops->munmap(q, 3 * a->pg) != 0)
+        return -3;
+    child_report(0);
+    exit(0);
+}
+
+/* Child of sc_shared_child_exit: write into the parent's mapping. */
+static long long write_parent_map_child(void *arg)
+{
+    struct fork_args *a = arg;
+    for (size_t i = 0; i < 3; i++)
+        a->p[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    return 0;
+}
+
+enum { CE_MUNMAP_EXIT, CE_EXIT, CE_PARENT_MAPPING };
+
+/* A child's writes to a MAP_SHARED file mapping reach the file: when it
+ * unmaps and exits, when it just exits (exit()), and when it writes into
+ * the parent's mapping and _exits (the parent sees them, then the file). */
+static void sc_shared_child_exit(struct t *t, intptr_t mode)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    if (mode != CE_PARENT_MAPPING)
+        unmap(t, m.p, m.len); /* only the child maps it */
+    struct fork_args a = {m.p, pg, NULL, t->ops, m.path, mode == CE_MUNMAP_EXIT};
+    reap(t, "child", spawn(t, m.p, mode == CE_PARENT_MAPPING ?
+                                       write_parent_map_child : map_write_exit_child,
+                           &a, NULL),
+         V(0));
+    for (size_t i = 0; i < 3; i++)
+        model_set(&m, i * pg + i + 1, (uint8_t)(0xC0 + i));
+    if (mode == CE_PARENT_MAPPING) {
+        check_mapping(t, "parent sees", &m);
+        unmap(t, m.p, m.len);
+    }
+    check_file(t, "file", &m);
+}
+
+/* Two MAP_SHARED mappings of one file in one process are coherent, also
+ * at different offsets and through different descriptors. */
+static void sc_shared_two_maps(struct t *t, intptr_t other_fd)
+{
+    size_t pg = t->pg;
+    struct m a;
+    mk_kind(t, &a, K_FILE_SHARED, 3, RW);
+    int fd = other_fd ? reopen(t, a.path, O_RDWR) : a.fd;
+    uint8_t *b = want_map(t, "second mmap at offset 1 page", OK, NULL, 2 * pg,
+                          RW, MAP_SHARED, fd, (off_t)pg);
+    check_mapping(t, "first", &a);
+    poke(&a, pg + 3);
+    field(t, "second sees first's write", X(a.now[pg + 3]), "%02x", b[3]);
+    b[pg + 4] = 0x99;
+    model_set(&a, 2 * pg + 4, 0x99);
+    field(t, "first sees second's write", X(0x99), "%02x", a.p[2 * pg + 4]);
+    unmap(t, b, 2 * pg);
+    check_mapping(t, "first after unmapping second", &a);
+    unmap(t, a.p, a.len);
+    check_file(t, "file after munmap", &a);
+}
+
+/* Child of sc_shared_fork: read the parent's write, answer with its own. */
+static long long shared_fork_child(void *arg)
+{
+    struct fork_args *a = arg;
+    if (await(a->s->down[0]) != 0)
+        return -1;
+    long long seen = a->p[10];
+    a->p[a->pg + 20] = 0x77;
+    if (post(a->s->up[1]) != 0)
+        return -2;
+    return seen;
+}
+
+/* Shared memory between parent and child, both ways. */
+static void sc_shared_fork(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    struct sync s;
+    mk_kind(t, &m, k, 2, RW);
+    sync_open(t, &s);
+    struct fork_args a = {m.p, pg, &s, NULL, NULL, 0};
+    struct child c = spawn(t, m.p, shared_fork_child, &a, &s);
+    poke(&m, 10);
+    post(s.down[1]);
+    field(t, "child answered", "yes", "%s", await(s.up[0]) == 0 ? "yes" : "no");
+    model_set(&m, pg + 20, 0x77);
+    field(t, "parent sees child's write", X(0x77), "%02x", m.p[pg + 20]);
+    reap(t, "child sees parent's write", c, V(m.now[10]));
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Child of sc_shared_child_maps_file: map the file anew, read, write. */
+static long long map_same_file_child(void *arg)
+{
+    struct fork_args *a = arg;
+    int fd = open(a->path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
+    close(fd);
+    if (q == MAP_FAILED)
+        return -2;
+    long long seen = q[a->pg + 1];
+    q[2 * a->pg + 2] = 0x42;
+    if (a->ops->munmap(q, 3 * a->pg) != 0)
+        return -3;
+    return seen;
+}
+
+/* A forked child that maps the same file sees the parent's unsynced
+ * writes, and the parent's mapping sees the child's. */
+static void sc_shared_child_maps_file(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    poke(&m, pg + 1);
+    struct fork_args a = {m.p, pg, NULL, t->ops, m.path, 1};
+    reap(t, "child sees", spawn(t, m.p, map_same_file_child, &a, NULL),
+         V(m.now[pg + 1]));
+    model_set(&m, 2 * pg + 2, 0x42);
+    check_mapping(t, "parent sees child's write", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
+/* Scenarios: end of file                                              */
+
+/* The partial last page reads the file's bytes, then zeros. */
+static void sc_eof_partial(struct t *t, intptr_t type)
+{
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = t->pg + 100, .len = 2 * t->pg, .prot = RW,
+                            .flags = (int)type});
+    check_mapping(t, "bytes (zeros past EOF)", &m);
+    field(t, "byte at EOF", "00", "%02x", m.p[t->pg + 100]);
+    field(t, "last byte of page", "00", "%02x", m.p[2 * t->pg - 1]);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Writes past EOF in the partial page stay in the mapping and never
+ * reach the file: size unchanged, bytes up to EOF right. */
+static void sc_eof_write_past(struct t *t, intptr_t do_msync)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = pg + 100, .len = 2 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    poke(&m, pg + 50);  /* before EOF */
+    poke(&m, pg + 200); /* past EOF */
+    poke(&m, 2 * pg - 1);
+    if (do_msync) {
+        ret(t, "msync", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+        check_file(t, "file after msync", &m);
+        /* only up to EOF: ext4's write-back zeroes the rest of the page */
+        want_bytes(t, "mapping up to EOF", m.p, m.now, m.fsize);
+    }
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { EOF_SHARED = 1, EOF_WRITE = 2, EOF_EMPTY = 4 };
+
+/* A whole page past EOF: SIGBUS BUS_ADRERR at the address. */
+static void sc_eof_sigbus(struct t *t, intptr_t v)
+{
+    size_t pg = t->pg;
+    int write = (v & EOF_WRITE) != 0;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = (v & EOF_EMPTY) ? 0 : pg + 100,
+                            .len = 3 * pg, .prot = RW,
+                            .flags = (v & EOF_SHARED) ? MAP_SHARED : MAP_PRIVATE});
+    if (v & EOF_EMPTY)
+        want_fault(t, "page 0", m.p, 10, write, SIGBUS, BUS_ADRERR);
+    else
+        want_access(t, "partial page past EOF", m.p, pg + 200, write,
+                    write ? 0x5a : 0);
+    want_fault(t, "page 2", m.p, 2 * pg + 10, write, SIGBUS, BUS_ADRERR);
+    want_fault(t, "page 2, last byte", m.p, 3 * pg - 1, write, SIGBUS, BUS_ADRERR);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
+/* Scenarios: lifetime                                                 */
+
+/* The mapping outlives close(fd). */
+static void sc_outlives_close(struct t *t, intptr_t type)
+{
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg, .prot = RW,
+                            .flags = (int)type});
+    close_fd(t, m.fd);
+    m.fd = -1;
+    check_mapping(t, "bytes after close", &m);
+    poke(&m, t->pg + 3);
+    check_mapping(t, "bytes after write", &m);
+    unmap(t, m.p, m.len);
+    m.fd = reopen(t, m.path, O_RDONLY);
+    check_file(t, "file after munmap", &m);
+}
+
+/* The mapping outlives close and unlink; its writes reach the inode. */
+static void sc_outlives_unlink(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    int keep = reopen(t, m.path, O_RDONLY);
+    close_fd(t, m.fd);
+    ret(t, "unlink", unlink(m.path), "0");
+    check_mapping(t, "bytes after unlink", &m);
+    poke(&m, 3);
+    poke(&m, t->pg + 3);
+    ret(t, "msync", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    m.fd = keep;
+    check_file(t, "inode after msync", &m);
+    poke(&m, 4);
+    unmap(t, m.p, m.len);
+    check_file(t, "inode after munmap", &m);
+}
+
+/* munmap of one page (first, middle, last) splits the mapping: that page
+ * faults SEGV_MAPERR, the rest keeps its bytes and still writes back. */
+static void sc_munmap_split(struct t *t, intptr_t which)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    for (size_t i = 0; i < 3; i++)
+        poke(&m, i * pg + 10);
+    ret(t, "munmap one page", t->ops->munmap(m.p + which * pg, pg), "0");
+    want_fault(t, "read unmapped page", m.p, which * pg + 5, READ, SIGSEGV,
+               SEGV_MAPERR);
+    for (size_t i = 0; i < 3; i++) {
+        if (i == (size_t)which)
+            continue;
+        want_bytes(t, "remaining page", m.p + i * pg, m.now + i * pg, pg);
+        poke(&m, i * pg + 20);
+    }
+    want_access(t, "child reads a remaining page", m.p,
+                ((size_t)which + 1) % 3 * pg + 20, READ,
+                m.now[((size_t)which + 1) % 3 * pg + 20]);
+    ret(t, "munmap the rest", t->ops->munmap(m.p, m.len), "0");
+    check_file(t, "file after munmap", &m);
+}
+
+/* munmap of a range with no mapping succeeds, also twice. */
+static void sc_munmap_unmapped(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    poke(&m, 1);
+    unmap(t, m.p, m.len);
+    ret(t, "munmap again", t->ops->munmap(m.p, m.len), "0");
+    ret(t, "munmap again, first page", t->ops->munmap(m.p, t->pg), "0");
+    check_file(t, "file", &m);
+}
+
+/* Any access after munmap: SIGSEGV SEGV_MAPERR. */
+static void sc_after_munmap(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 2, RW);
+    check_mapping(t, "bytes", &m);
+    poke(&m, t->pg + 5);
+    unmap(t, m.p, m.len);
+    want_fault(t, "read", m.p, 5, READ, SIGSEGV, SEGV_MAPERR);
+    want_fault(t, "write", m.p, t->pg + 5, WRITE, SIGSEGV, SEGV_MAPERR);
+    check_file(t, "file", &m);
+}
+
+/* munmap's own errors leave the mapping as it was. */
+static void sc_munmap_errors(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    ret(t, "unaligned address", t->ops->munmap(m.p + 1, t->pg), E(EINVAL));
+    ret(t, "length 0", t->ops->munmap(m.p, 0), E(EINVAL));
+    ret(t, "length past the address space",
+        t->ops->munmap(m.p, SIZE_MAX & ~(t->pg - 1)), E(EINVAL));
+    check_mapping(t, "bytes intact", &m);
+    unmap(t, m.p, m.len);
+}
+
+/* ================================================================== */
+/* Scenarios: msync                                                    */
+
+static void sc_msync_einval(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    ret(t, "MS_SYNC|MS_ASYNC", t->ops->msync(m.p, m.len, MS_SYNC | MS_ASYNC),
+        E(EINVAL));
+    ret(t, "unknown flag bit", t->ops->msync(m.p, m.len, MS_SYNC | 0x100), E(EINVAL));
+    ret(t, "unaligned address", t->ops->msync(m.p + 1, t->pg, MS_SYNC), E(EINVAL));
+    ret(t, "flags 0", t->ops->msync(m.p, m.len, 0), "0");
+    ret(t, "length 0", t->ops->msync(m.p, 0, MS_SYNC), "0");
+    unmap(t, m.p, m.len);
+}
+
+static void sc_msync_enomem(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    poke(&m, 1);
+    unmap(t, m.p + 2 * pg, pg);
+    ret(t, "range with a hole", t->ops->msync(m.p, 3 * pg, MS_SYNC), E(ENOMEM));
+    ret(t, "unmapped range", t->ops->msync(m.p + 2 * pg, pg, MS_SYNC), E(ENOMEM));
+    unmap(t, m.p, 2 * pg);
+    ret(t, "after munmap", t->ops->msync(m.p, pg, MS_ASYNC), E(ENOMEM));
+    check_file(t, "file", &m);
+}
+
+enum { INV_SHARED_RO, INV_SHARED_RW, INV_PRIVATE_RO };
+
+/* map, read, pwrite the file, msync(MS_INVALIDATE), read the new bytes. */
+static void sc_msync_invalidate(struct t *t, intptr_t v)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg,
+                            .prot = v == INV_SHARED_RW ? RW : PROT_READ,
+                            .flags = v == INV_PRIVATE_RO ? MAP_PRIVATE : MAP_SHARED});
+    check_mapping(t, "bytes", &m);
+    uint8_t fresh[16];
+    for (size_t i = 0; i < sizeof fresh; i++) {
+        fresh[i] = (uint8_t)(m.file[pg + 10 + i] ^ 0x3C);
+        m.file[pg + 10 + i] = m.now[pg + 10 + i] = fresh[i];
+    }
+    ret(t, "pwrite", pwrite(m.fd, fresh, sizeof fresh, (off_t)pg + 10),
+        N(sizeof fresh));
+    ret(t, "msync MS_INVALIDATE", t->ops->msync(m.p, m.len, MS_INVALIDATE), "0");
+    check_mapping(t, "bytes after MS_INVALIDATE", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* msync of anonymous memory succeeds and changes nothing. */
+static void sc_msync_anon(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 2, RW);
+    poke(&m, 3);
+    ret(t, "MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    ret(t, "MS_ASYNC|MS_INVALIDATE",
+        t->ops->msync(m.p, m.len, MS_ASYNC | MS_INVALIDATE), "0");
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+}
+
+/* ================================================================== */
+/* Scenarios: madvise                                                  */
+
+/* MADV_DONTNEED: private file pages return to the file's bytes, private
+ * anonymous to zeros, shared pages keep their data. */
+static void sc_dontneed(struct t *t, intptr_t k)
+{
+    struct m m;
+    mk_kind(t, &m, k, 3, RW);
+    for (size_t i = 0; i < 3; i++)
+        poke(&m, i * t->pg + 33);
+    check_mapping(t, "bytes before", &m);
+    ret(t, "madvise DONTNEED", t->ops->madvise(m.p, m.len, MADV_DONTNEED), "0");
+    if (!shared(&m))
+        memcpy(m.now, m.orig, m.len);
+    check_mapping(t, "bytes after", &m);
+    poke(&m, t->pg + 34);
+    check_mapping(t, "bytes after another write", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Advice that is only a hint returns 0 and changes nothing. */
+static void sc_madvise_hint(struct t *t, intptr_t advice)
+{
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    ret(t, "madvise", t->ops->madvise(m.p, m.len, (int)advice), "0");
+    exercise(t, &m);
+}
+
+static void sc_madvise_errors(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    ret(t, "unknown advice", t->ops->madvise(m.p, m.len, 12345), E(EINVAL));
+    ret(t, "unaligned address", t->ops->madvise(m.p + 1, pg, MADV_WILLNEED),
+        E(EINVAL));
+    ret(t, "length 0", t->ops->madvise(m.p, 0, MADV_WILLNEED), "0");
+    unmap(t, m.p + pg, pg);
+    ret(t, "range with a hole", t->ops->madvise(m.p, 2 * pg, MADV_WILLNEED),
+        E(ENOMEM));
+    ret(t, "unmapped range", t->ops->madvise(m.p + pg, pg, MADV_DONTNEED),
+        E(ENOMEM));
+    want_bytes(t, "first page", m.p, m.now, pg);
+    unmap(t, m.p, pg);
+}
+
+/* ================================================================== */
+/* Scenarios: the kernel touching mapped memory (read(2), write(2))    */
+
+/* write(2) from untouched mapped pages writes the mapping's bytes. */
+static void sc_write_from_map(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, k, 4, RW);
+    int dst = tmp_file(t, 0, SPARSE, NULL);
+    ret(t, "write", write(dst, m.p + pg / 2, 2 * pg), N(2 * pg));
+    want_file(t, "written file", dst, 0, 2 * pg, m.orig + pg / 2);
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* read(2) into untouched mapped pages: the bytes land in the mapping and,
+ * for MAP_SHARED, in the file. */
+static void sc_read_into_map(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, k, 4, RW);
+    int src = tmp_file(t, 4 * pg, 3, NULL);
+    ret(t, "pread", pread(src, m.p + 100, 2 * pg, 0), N(2 * pg));
+    for (size_t i = 0; i < 2 * pg; i++)
+        model_set(&m, 100 + i, pat(i, 3));
+    check_mapping(t, "bytes", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* read(2) into, and write(2) from, a page past EOF: EFAULT; across EOF a
+ * short count (the kernel's). */
+static void sc_syscall_past_eof(struct t *t, intptr_t type)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = pg + 100, .len = 3 * pg, .prot = RW,
+                            .flags = (int)type});
+    int src = tmp_file(t, 4 * pg, 3, NULL);
+    int dst = tmp_file(t, 0, SPARSE, NULL);
+    ret(t, "pread into page past EOF", pread(src, m.p + 2 * pg, 100, 0), E(EFAULT));
+    ret(t, "write from page past EOF", write(dst, m.p + 2 * pg, 100), E(EFAULT));
+    ret(t, "pread across EOF page", pread(src, m.p + pg, 2 * pg, 0), N(pg));
+    ret(t, "write across EOF page", pwrite(dst, m.p + pg, 2 * pg, 0), N(pg));
+    for (size_t i = 0; i < pg; i++)
+        model_set(&m, pg + i, pat(i, 3));
+    want_bytes(t, "bytes up to the page past EOF", m.p, m.now, 2 * pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
+/* Scenarios: a large sparse file                                      */
+
+static void sc_sparse_64g(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t len = 64 * GIB;
+    size_t at[3] = {10, len / 2 + 7, len - 10};
+    int fd = tmp_file(t, len, SPARSE, NULL);
+    uint8_t *p = want_map(t, "mmap 64 GiB", OK, NULL, len, RW, MAP_SHARED, fd, 0);
+    for (int i = 0; i < 3; i++)
+        p[at[i]] = (uint8_t)(0x11 * (i + 1));
+    field(t, "untouched byte near the end", "00", "%02x", p[len - t->pg]);
+    field(t, "byte read back", "33", "%02x", p[len - 10]);
+    unmap(t, p, len);
+    want_size(t, "file size", fd, len);
+    for (int i = 0; i < 3; i++) {
+        uint8_t b = 0xEE;
+        ret(t, "pread", pread(fd, &b, 1, (off_t)at[i]), "1");
+        field(t, "file byte", X(0x11 * (i + 1)), "%02x", b);
+    }
+}
+
+/* ================================================================== */
+/* usermap-only checks                                                 */
+
+static void want_stats(struct t *t, struct um_stats *s)
+{
+    ret(t, "um_stats", um_stats(NULL, s), "0");
+}
+
+/* Reading one byte of a 1 GiB sparse file fills at most one page. */
+static void um_stats_lazy(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct um_stats a, b, c;
+    char d[128];
+    int fd = tmp_file(t, GIB, SPARSE, NULL);
+    want_stats(t, &a);
+    uint8_t *p = want_map(t, "um_mmap 1 GiB", OK, NULL, GIB, PROT_READ,
+                          MAP_PRIVATE, fd, 0);
+    field(t, "byte", "00", "%02x", p[GIB / 2 + 3]);
+    want_stats(t, &b);
+    check(t, "page_size is set", b.page_size >= 4096, "page_size 0");
+    snprintf(d, sizeof d, "%llu pages", (unsigned long long)(b.pages_filled - a.pages_filled));
+    check(t, "pages_filled grew by at most 1", b.pages_filled - a.pages_filled <= 1, d);
+    snprintf(d, sizeof d, "%llu bytes, page %zu", (unsigned long long)(b.bytes_read - a.bytes_read),
+             b.page_size);
+    check(t, "bytes_read grew by at most a page",
+          b.bytes_read - a.bytes_read <= b.page_size, d);
+    snprintf(d, sizeof d, "%llu -> %llu", (unsigned long long)a.mappings,
+             (unsigned long long)b.mappings);
+    check(t, "mappings grew by 1", b.mappings == a.mappings + 1, d);
+    unmap(t, p, GIB);
+    want_stats(t, &c);
+    snprintf(d, sizeof d, "%llu -> %llu", (unsigned long long)b.mappings,
+             (unsigned long long)c.mappings);
+    check(t, "mappings back after munmap", c.mappings == a.mappings, d);
+}
+
+/* Pages of a real file are filled by usermap, and written back by it. */
+static void um_stats_counts(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct um_stats a, b, c;
+    char d[128];
+    struct m m;
+    want_stats(t, &a);
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    check_mapping(t, "bytes", &m);
+    want_stats(t, &b);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)(b.pages_filled - a.pages_filled));
+    check(t, "pages_filled grew", b.pages_filled > a.pages_filled, d);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)(b.bytes_read - a.bytes_read));
+    check(t, "bytes_read grew", b.bytes_read > a.bytes_read, d);
+    poke(&m, 1);
+    unmap(t, m.p, m.len);
+    want_stats(t, &c);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)(c.pages_written - b.pages_written));
+    check(t, "pages_written grew", c.pages_written > b.pages_written, d);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)(c.bytes_written - b.bytes_written));
+    check(t, "bytes_written grew", c.bytes_written > b.bytes_written, d);
+    check_file(t, "file after munmap", &m);
+    ret(t, "um_stats(NULL, NULL)", um_stats(NULL, NULL), E(EINVAL));
+}
+
+/* um_error_message explains failures, specifically. */
+static void um_error_messages(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    char d[300], first[200];
+    field(t, "message before any failure", "", "%s", um_error_message());
+    if (fcntl(999, F_GETFD) != -1)
+        stop(t);
+    want_map(t, "um_mmap fd 999", E(EBADF), NULL, t->pg, PROT_READ, MAP_SHARED, 999, 0);
+    const char *msg = um_error_message();
+    snprintf(first, sizeof first, "%s", msg ? msg : "(null)");
+    snprintf(d, sizeof d, "\"%s\"", first);
+    check(t, "EBADF message mentions 999", msg && strstr(msg, "999") != NULL, d);
+
+    char path[512];
+    tmp_file(t, t->pg, 1, path);
+    int wfd = reopen(t, path, O_WRONLY);
+    want_map(t, "um_mmap write-only fd", E(EACCES), NULL, t->pg, PROT_READ,
+             MAP_SHARED, wfd, 0);
+    msg = um_error_message();
+    snprintf(d, sizeof d, "\"%s\"", msg ? msg : "(null)");
+    check(t, "EACCES message is another sentence",
+          msg && *msg && strcmp(msg, first) != 0, d);
+
+    want_map(t, "um_mmap length 0", E(EINVAL), NULL, 0, PROT_READ,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    msg = um_error_message();
+    snprintf(d, sizeof d, "\"%s\"", msg ? msg : "(null)");
+    check(t, "EINVAL message is not empty", msg && *msg, d);
+
+    ret(t, "um_msync MS_SYNC|MS_ASYNC", um_msync(NULL, t->pg, MS_SYNC | MS_ASYNC),
+        E(EINVAL));
+    msg = um_error_message();
+    snprintf(d, sizeof d, "\"%s\"", msg ? msg : "(null)");
+    check(t, "msync message is not empty", msg && *msg, d);
+}
+
+/* ================================================================== */
+/* The table                                                           */
+
+typedef void (*scenario_fn)(struct t *, intptr_t);
+
+struct scenario {
+    const char *name;
+    scenario_fn fn;
+    intptr_t arg;
+    int usermap_only;
+};
+
+#define S(name, fn, arg) {name, fn, (intptr_t)(arg), 0}
+#define U(name, fn) {name, fn, 0, 1}
+
+static const struct scenario scenarios[] = {
+    /* kinds */
+    S("kind_file_private", sc_kind, K_FILE_PRIVATE),
+    S("kind_file_shared", sc_kind, K_FILE_SHARED),
+    S("kind_anon_private", sc_kind, K_ANON_PRIVATE),
+    S("kind_anon_shared", sc_kind, K_ANON_SHARED),
+    S("flags_no_type_file", sc_bad_type, 0),
+    S("flags_no_type_anon", sc_bad_type, MAP_ANONYMOUS),
+    S("flags_type_0x0f_file", sc_bad_type, 0x0f),
+    S("flags_type_0x0f_anon", sc_bad_type, 0x0f | MAP_ANONYMOUS),
+    S("flags_type_0x04_file", sc_bad_type, 0x04),
+    S("shared_validate_file", sc_shared_validate, 0),
+    S("shared_validate_anon", sc_shared_validate_anon, 0),
+    S("shared_validate_unknown_flag", sc_shared_validate_unknown, 0x200000),
+    S("shared_validate_map_sync", sc_shared_validate_unknown, MAP_SYNC),
+    S("fixed_in_own_reservation", sc_fixed, 0),
+    S("fixed_in_kernel_reservation", sc_fixed, 1),
+    S("fixed_replaces_middle_page", sc_fixed_replace_middle, 0),
+    S("fixed_noreplace_over_own", sc_fixed_noreplace, NR_OWN),
+    S("fixed_noreplace_over_kernel", sc_fixed_noreplace, NR_KERNEL),
+    S("fixed_noreplace_free", sc_fixed_noreplace, NR_FREE),
+    S("flag_populate", sc_extra_flag, MAP_POPULATE),
+    S("flag_noreserve", sc_extra_flag, MAP_NORESERVE),
+    S("flag_locked", sc_extra_flag, MAP_LOCKED),
+    /* arguments */
+    S("len_zero_file", sc_len_zero, 0),
+    S("len_zero_anon", sc_len_zero, 1),
+    S("unaligned_offset_file", sc_unaligned_offset, 0),
+    S("unaligned_offset_anon", sc_unaligned_offset, 1),
+    S("unaligned_fixed_address", sc_unaligned_fixed, 0),
+    S("unaligned_hint_address", sc_unaligned_hint, 0),
+    S("bad_fd_999", sc_bad_fd, 999),
+    S("bad_fd_minus_1", sc_bad_fd, -1),
+    S("anon_ignores_fd_and_offset", sc_anon_ignores_fd, 0),
+    S("wronly_fd_private", sc_wronly, MAP_PRIVATE),
+    S("wronly_fd_shared", sc_wronly, MAP_SHARED),
+    S("rdonly_fd_shared", sc_rdonly, MAP_SHARED),
+    S("rdonly_fd_private_write", sc_rdonly, MAP_PRIVATE),
+    S("pipe_enodev", sc_special_fd, SP_PIPE),
+    S("pipe_write_end_eacces", sc_special_fd, SP_PIPE_WRITE_END),
+    S("socket_enodev", sc_special_fd, SP_SOCKET),
+    S("directory_enodev", sc_special_fd, SP_DIRECTORY),
+    S("dev_zero_private", sc_dev_zero, MAP_PRIVATE),
+    S("dev_zero_shared", sc_dev_zero, MAP_SHARED),
+    S("huge_len_file", sc_huge_len, 0),
+    S("huge_len_anon", sc_huge_len, 1),
+    S("offset_overflow", sc_offset_overflow, 0),
+    S("offset_far_past_eof", sc_offset_far, 0),
+    S("offset_3_pages_private", sc_offset, MAP_PRIVATE),
+    S("offset_3_pages_shared", sc_offset, MAP_SHARED),
+    /* protection */
+    S("prot_read_write_file_private", sc_prot_read_write, K_FILE_PRIVATE),
+    S("prot_read_write_file_shared", sc_prot_read_write, K_FILE_SHARED),
+    S("prot_read_write_anon_private", sc_prot_read_write, K_ANON_PRIVATE),
+    S("prot_read_write_anon_shared", sc_prot_read_write, K_ANON_SHARED),
+    S("prot_none_file_shared", sc_prot_none, K_FILE_SHARED),
+    S("prot_none_anon_private", sc_prot_none, K_ANON_PRIVATE),
+    S("mprotect_write_file_shared", sc_mprotect_write, K_FILE_SHARED),
+    S("mprotect_write_file_private", sc_mprotect_write, K_FILE_PRIVATE),
+    S("mprotect_write_anon_private", sc_mprotect_write, K_ANON_PRIVATE),
+    S("mprotect_rdonly_fd_shared", sc_mprotect_rdonly_fd, MAP_SHARED),
+    S("mprotect_rdonly_fd_private", sc_mprotect_rdonly_fd, MAP_PRIVATE),
+    S("mprotect_middle_page_shared", sc_mprotect_partial, MAP_SHARED),
+    S("mprotect_middle_page_private", sc_mprotect_partial, MAP_PRIVATE),
+    S("mprotect_errors", sc_mprotect_errors, 0),
+    S("prot_exec", sc_prot_exec, 0),
+    /* private */
+    S("private_cow_never_reaches_file", sc_private_cow, 0),
+    S("private_two_mappings", sc_private_two_maps, 0),
+    S("private_fork_snapshot_file", sc_private_fork, K_FILE_PRIVATE),
+    S("private_fork_snapshot_anon", sc_private_fork, K_ANON_PRIVATE),
+    /* shared */
+    S("shared_msync_sync", sc_shared_msync, MS_SYNC),
+    S("shared_msync_async", sc_shared_msync, MS_ASYNC),
+    S("shared_msync_sync_invalidate", sc_shared_msync, MS_SYNC | MS_INVALIDATE),
+    S("shared_msync_part", sc_shared_msync_part, 0),
+    S("shared_child_munmap_exit", sc_shared_child_exit, CE_MUNMAP_EXIT),
+    S("shared_child_exit", sc_shared_child_exit, CE_EXIT),
+    S("shared_child_writes_parent_mapping", sc_shared_child_exit, CE_PARENT_MAPPING),
+    S("shared_two_mappings_same_fd", sc_shared_two_maps, 0),
+    S("shared_two_mappings_two_fds", sc_shared_two_maps, 1),
+    S("shared_fork_anon", sc_shared_fork, K_ANON_SHARED),
+    S("shared_fork_file", sc_shared_fork, K_FILE_SHARED),
+    S("shared_child_maps_same_file", sc_shared_child_maps_file, 0),
+    /* end of file */
+    S("eof_partial_page_private", sc_eof_partial, MAP_PRIVATE),
+    S("eof_partial_page_shared", sc_eof_partial, MAP_SHARED),
+    S("eof_write_past_munmap", sc_eof_write_past, 0),
+    S("eof_write_past_msync", sc_eof_write_past, 1),
+    S("eof_sigbus_shared_read", sc_eof_sigbus, EOF_SHARED),
+    S("eof_sigbus_shared_write", sc_eof_sigbus, EOF_SHARED | EOF_WRITE),
+    S("eof_sigbus_private_read", sc_eof_sigbus, 0),
+    S("eof_sigbus_private_write", sc_eof_sigbus, EOF_WRITE),
+    S("eof_sigbus_empty_file", sc_eof_sigbus, EOF_SHARED | EOF_EMPTY),
+    /* lifetime */
+    S("outlives_close_shared", sc_outlives_close, MAP_SHARED),
+    S("outlives_close_private", sc_outlives_close, MAP_PRIVATE),
+    S("outlives_unlink", sc_outlives_unlink, 0),
+    S("munmap_split_first", sc_munmap_split, 0),
+    S("munmap_split_middle", sc_munmap_split, 1),
+    S("munmap_split_last", sc_munmap_split, 2),
+    S("munmap_unmapped_range", sc_munmap_unmapped, 0),
+    S("access_after_munmap_file", sc_after_munmap, K_FILE_SHARED),
+    S("access_after_munmap_anon", sc_after_munmap, K_ANON_PRIVATE),
+    S("munmap_errors", sc_munmap_errors, 0),
+    /* msync */
+    S("msync_einval", sc_msync_einval, 0),
+    S("msync_enomem", sc_msync_enomem, 0),
+    S("msync_invalidate_shared_ro", sc_msync_invalidate, INV_SHARED_RO),
+    S("msync_invalidate_shared_rw", sc_msync_invalidate, INV_SHARED_RW),
+    S("msync_invalidate_private_ro", sc_msync_invalidate, INV_PRIVATE_RO),
+    S("msync_anon_private", sc_msync_anon, K_ANON_PRIVATE),
+    S("msync_anon_shared", sc_msync_anon, K_ANON_SHARED),
+    /* madvise */
+    S("dontneed_file_private", sc_dontneed, K_FILE_PRIVATE),
+    S("dontneed_file_shared", sc_dontneed, K_FILE_SHARED),
+    S("dontneed_anon_private", sc_dontneed, K_ANON_PRIVATE),
+    S("dontneed_anon_shared", sc_dontneed, K_ANON_SHARED),
+    S("madvise_willneed", sc_madvise_hint, MADV_WILLNEED),
+    S("madvise_sequential", sc_madvise_hint, MADV_SEQUENTIAL),
+    S("madvise_random", sc_madvise_hint, MADV_RANDOM),
+    S("madvise_normal", sc_madvise_hint, MADV_NORMAL),
+    S("madvise_errors", sc_madvise_errors, 0),
+    /* the kernel touching mapped memory */
+    S("write_from_file_private", sc_write_from_map, K_FILE_PRIVATE),
+    S("write_from_file_shared", sc_write_from_map, K_FILE_SHARED),
+    S("write_from_anon_private", sc_write_from_map, K_ANON_PRIVATE),
+    S("read_into_file_private", sc_read_into_map, K_FILE_PRIVATE),
+    S("read_into_file_shared", sc_read_into_map, K_FILE_SHARED),
+    S("read_into_anon_private", sc_read_into_map, K_ANON_PRIVATE),
+    S("read_into_anon_shared", sc_read_into_map, K_ANON_SHARED),
+    S("syscall_past_eof_shared", sc_syscall_past_eof, MAP_SHARED),
+    S("syscall_past_eof_private", sc_syscall_past_eof, MAP_PRIVATE),
+    /* large */
+    S("sparse_64g_shared", sc_sparse_64g, 0),
+    /* usermap-only */
+    U("usermap_only_stats_lazy_1g", um_stats_lazy),
+    U("usermap_only_stats_counts", um_stats_counts),
+    U("usermap_only_error_messages", um_error_messages),
+};
+
+#define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
+
+/* ================================================================== */
+/* The runner                                                          */
+
+static size_t g_pg;
+static char g_dir[512];
+static int g_verbose;
+
+static void clean_dir(void)
+{
+    DIR *d = opendir(g_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
+/* Run one side of a scenario in its own process; STATUS is how it ended. */
+static void run_side(const struct scenario *s, const struct ops *ops,
+                     struct outcome *o, char *status, size_t n)
+{
+    memset(o, 0, sizeof *o);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(status, n, "fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        static struct t t; /* static: survives longjmp untouched */
+        memset(&t, 0, sizeof t);
+        t.ops = ops;
+        t.o = o;
+        t.pg = g_pg;
+        t.dir = g_dir;
+        alarm(120);
+        if (setjmp(t.stop) == 0)
+            s->fn(&t, s->arg);
+        cleanup(&t);
+        o->done = 1;
+        exit(0);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    fmt_status(status, n, st);
+    clean_dir();
+}
+
+/* What went wrong with one side on its own ("" if nothing). */
+static void side_problems(const struct outcome *o, const char *status,
+                          char *out, size_t n)
+{
+    out[0] = 0;
+    if (strcmp(status, "exit 0") != 0 || !o->done)
+        snprintf(out, n, "process %s%s", status, o->done ? "" : " before the end");
+    else if (o->dropped)
+        snprintf(out, n, "harness: %d fields dropped", o->dropped);
+    if (o->bad[0]) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%sexpectations: %s", l ? "; " : "", o->bad);
+    }
+}
+
+static void dump(const char *side, const struct outcome *o)
+{
+    for (int i = 0; i < o->nfields; i++)
+        printf("    %-8s %-40s %s\n", side, o->f[i].key, o->f[i].val);
+}
+
+/* Append "[key] kernel=... usermap=..." for every differing field. */
+static int diff_fields(const struct outcome *k, const struct outcome *u,
+                       char *out, size_t n)
+{
+    int ndiff = 0;
+    int max = k->nfields > u->nfields ? k->nfields : u->nfields;
+    for (int i = 0; i < max; i++) {
+        const struct field *a = i < k->nfields ? &k->f[i] : NULL;
+        const struct field *b = i < u->nfields ? &u->f[i] : NULL;
+        if (a && b && strcmp(a->key, b->key) == 0 && strcmp(a->val, b->val) == 0)
+            continue;
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s[%s] kernel=%s usermap=%s", l ? "; " : "",
+                 a ? a->key : b->key, a ? a->val : "(none)", b ? b->val : "(none)");
+        ndiff++;
+    }
+    return ndiff;
+}
+
+static int run_scenario(const struct scenario *s, struct outcome *ko,
+                        struct outcome *uo, int kernel_only)
+{
+    char kst[64], ust[64], kp[1400], up[1400], msg[4096];
+    msg[0] = 0;
+    if (s->usermap_only) {
+        run_side(s, &usermap_ops, uo, ust, sizeof ust);
+        side_problems(uo, ust, up, sizeof up);
+        if (g_verbose)
+            dump("usermap", uo);
+        if (up[0])
+            printf("FAIL %s (usermap-only): %s\n", s->name, up);
+        else
+            printf("ok %s (usermap-only)\n", s->name);
+        return up[0] == 0;
+    }
+    run_side(s, &kernel_ops, ko, kst, sizeof kst);
+    side_problems(ko, kst, kp, sizeof kp);
+    if (g_verbose)
+        dump("kernel", ko);
+    if (kernel_only) {
+        if (kp[0])
+            printf("FAIL %s: kernel %s\n", s->name, kp);
+        else
+            printf("ok %s (kernel)\n", s->name);
+        return kp[0] == 0;
+    }
+    run_side(s, &usermap_ops, uo, ust, sizeof ust);
+    side_problems(uo, ust, up, sizeof up);
+    if (g_verbose)
+        dump("usermap", uo);
+    if (kp[0])
+        snprintf(msg, sizeof msg, "kernel side (the test's expectation is wrong): %s; ",
+                 kp);
+    int ndiff = diff_fields(ko, uo, msg, sizeof msg);
+    if (strcmp(kst, ust) != 0) {
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, "%s[process] kernel=%s usermap=%s",
+                 l ? "; " : "", kst, ust);
+        ndiff++;
+    }
+    if (!kp[0] && !ndiff && up[0]) { /* cannot normally happen */
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof msg - l, "usermap side: %s", up);
+    }
+    if (msg[0])
+        printf("FAIL %s: %s\n", s->name, msg);
+    else
+        printf("ok %s\n", s->name);
+    return msg[0] == 0;
+}
+
+static int selected(const char *name, int argc, char **argv, int first)
+{
+    if (first >= argc)
+        return 1;
+    for (int i = first; i < argc; i++)
+        if (fnmatch(argv[i], name, 0) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int kernel_only = 0, list = 0, first = 1;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        if (strcmp(argv[first], "-v") == 0)
+            g_verbose = 1;
+        else if (strcmp(argv[first], "--kernel") == 0)
+            kernel_only = 1;
+        else if (strcmp(argv[first], "--list") == 0)
+            list = 1;
+        else {
+            fprintf(stderr, "usage: %s [-v] [--kernel] [--list] [NAME-or-glob ...]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (list) {
+        for (size_t i = 0; i < NSCENARIOS; i++)
+            if (selected(scenarios[i].name, argc, argv, first))
+                printf("%s\n", scenarios[i].name);
+        return 0;
+    }
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    g_pg = (size_t)sysconf(_SC_PAGESIZE);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_dir, sizeof g_dir, "%s/usermap-conformance.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g_dir)) {
+        fprintf(stderr, "mkdtemp %s: %s\n", g_dir, strerror(errno));
+        return 2;
+    }
+    struct outcome *o = mmap(NULL, 2 * sizeof *o, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (o == MAP_FAILED) {
+        fprintf(stderr, "mmap: %s\n", strerror(errno));
+        rmdir(g_dir);
+        return 2;
+    }
+
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < NSCENARIOS; i++) {
+        const struct scenario *s = &scenarios[i];
+        if (!selected(s->name, argc, argv, first))
+            continue;
+        if (kernel_only && s->usermap_only)
+            continue;
+        if (run_scenario(s, &o[0], &o[1], kernel_only))
+            passed++;
+        else
+            failed++;
+    }
+    munmap(o, 2 * sizeof *o);
+    clean_dir();
+    rmdir(g_dir);
+    if (passed + failed == 0) {
+        fprintf(stderr, "no scenario matches\n");
+        return 2;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
