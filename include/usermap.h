@@ -103,21 +103,75 @@ UM_API int um_madvise(void *addr, size_t length, int advice);
  */
 UM_API const char *um_error_message(void);
 
-/* A pool of pages: page size, memory budget, policy.  Opaque. */
+/*
+ * Pools.  A pool is a set of mappings that share a page size, a memory
+ * budget and the policies that keep them under it.  um_mmap() uses the
+ * default pool, configured from the environment when first used:
+ *
+ *   USERMAP_PAGE_SIZE     usermap page size: 4K ... 2M, a power of two
+ *   USERMAP_MEMORY_LIMIT  budget in bytes, with K, M, G or T (0: none)
+ *   USERMAP_POLICY        clock, fifo or lru
+ *   USERMAP_READAHEAD     read-ahead window in bytes (0: off)
+ *   USERMAP_FILL_THREADS  threads that fill pages ahead of the program
+ *
+ * An invalid value makes the first um_mmap() fail with EINVAL and a
+ * message naming the variable; it is never silently replaced.
+ */
 typedef struct um_pool um_pool;
+
+enum um_policy {
+    UM_POLICY_CLOCK = 0,     /* second chance (default) */
+    UM_POLICY_FIFO,          /* first in, first out */
+    UM_POLICY_LRU,           /* least recently used, approximated */
+};
+
+typedef struct um_pool_config {
+    size_t page_size;        /* bytes, power of two, 4 KiB..2 MiB; 0: system page */
+    uint64_t memory_limit;   /* bytes of resident pages; 0: no limit */
+    enum um_policy policy;   /* which pages leave first under the limit */
+    size_t readahead;        /* bytes filled ahead of sequential faults; 0: off */
+    unsigned fill_threads;   /* threads filling ahead of the program; 0: default */
+} um_pool_config;
+
+/* Fills *cfg with the defaults: system page, no limit, CLOCK, 1 MiB
+ * read-ahead, 1 fill thread. */
+UM_API void um_pool_config_init(um_pool_config *cfg);
+
+/*
+ * um_pool_create - a new pool configured by *cfg (NULL: the defaults).
+ * Returns NULL with errno EINVAL and a message for a bad configuration.
+ */
+UM_API um_pool *um_pool_create(const um_pool_config *cfg);
+
+/*
+ * um_pool_destroy - frees a pool that has no mappings left.  Returns 0,
+ * or -1 with errno EBUSY while mappings remain, EINVAL for the default pool.
+ */
+UM_API int um_pool_destroy(um_pool *pool);
+
+/* um_mmap_pool - um_mmap() in the given pool (NULL: the default pool). */
+UM_API void *um_mmap_pool(um_pool *pool, void *addr, size_t length, int prot,
+                          int flags, int fd, off_t offset);
 
 /*
  * Counters of a pool since it was created.  Pages are usermap pages
  * (page_size bytes), not the system's 4 KiB pages.
  */
 struct um_stats {
-    size_t page_size;        /* usermap page size of the pool, in bytes  */
-    uint64_t faults;         /* faults served by usermap's handler      */
-    uint64_t pages_filled;   /* pages brought in from a backing store   */
-    uint64_t bytes_read;     /* bytes read from backing stores          */
-    uint64_t bytes_written;  /* bytes written back to backing stores    */
-    uint64_t writebacks;     /* pages written back                      */
-    uint64_t mappings;       /* live mappings                           */
+    size_t page_size;           /* usermap page size of the pool, in bytes     */
+    uint64_t memory_limit;      /* the pool's budget in bytes (0: none)         */
+    uint64_t faults;            /* faults served by usermap's handlers          */
+    uint64_t pages_filled;      /* pages brought in from a backing store        */
+    uint64_t pages_prefetched;  /* of those, filled ahead of any fault          */
+    uint64_t bytes_read;        /* bytes read from backing stores               */
+    uint64_t bytes_written;     /* bytes written back to backing stores         */
+    uint64_t pages_written;     /* pages written back                           */
+    uint64_t evictions;         /* pages taken out of memory for the budget     */
+    uint64_t resident_bytes;    /* bytes of pages in memory now                 */
+    uint64_t peak_resident_bytes; /* the most there ever were                   */
+    uint64_t fault_p50_ns;      /* median time to serve a fault                 */
+    uint64_t fault_p99_ns;      /* 99th percentile of the same                  */
+    uint64_t mappings;          /* live mappings (pieces after partial munmap)  */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "cache.h"
 #include "error.h"
 #include "lifecycle.h"
+#include "pool.h"
 #include "ranges.h"
 #include "region.h"
 
@@ -115,6 +116,28 @@ static int kernel_flags(int flags, bool shared)
 {
     flags &= ~(MAP_TYPE_BITS | MAP_ANONYMOUS | DEFERRED_FLAGS);
     return flags | (shared ? MAP_SHARED : MAP_PRIVATE);
+}
+
+/* Anonymous private pages are counted as they are filled; before the
+ * kernel drops them, count them out (mincore tells which are there). */
+static int uncount_anonymous(void *arg, const struct um_region *piece)
+{
+    size_t sys = um_system_page(), pages = (piece->end - piece->start) / sys;
+    unsigned char vec[1024];
+    uint64_t gone = 0;
+
+    (void)arg;
+    if (piece->cache)
+        return 0;
+    for (size_t i = 0; i < pages; i += sizeof(vec)) {
+        size_t n = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
+        if (mincore((void *)(piece->start + i * sys), n * sys, vec) < 0)
+            break;
+        for (size_t j = 0; j < n; j++)
+            gone += (vec[j] & 1) ? sys : 0;
+    }
+    stat_sub(&piece->pool->counters.resident, gone);
+    return 0;
 }
 
 static void release_piece(const struct um_region *piece)
@@ -227,6 +250,7 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
 }
 
 struct file_args {
+    struct um_pool *pool;
     int fd;
     const struct stat *st;
     bool needs_write;
@@ -236,12 +260,14 @@ static struct um_cache *get_file_cache(void *arg)
 {
     struct file_args *a = arg;
 
-    return cache_for_file(a->fd, a->st, a->needs_write);
+    return cache_for_file(a->pool, a->fd, a->st, a->needs_write);
 }
 
 static struct um_cache *get_anonymous_cache(void *arg)
 {
-    return cache_for_anonymous(*(size_t *)arg);
+    struct request *rq = arg;
+
+    return cache_for_anonymous(rq->region.pool, rq->len);
 }
 
 static void *map_file(struct request *rq, int fd, off_t offset)
@@ -270,6 +296,7 @@ static void *map_file(struct request *rq, int fd, off_t offset)
         probe_kernel(rq->len, rq->prot, rq->flags, fd, offset) < 0 || !um_start())
         return MAP_FAILED;
     args = (struct file_args){
+        .pool = rq->region.pool,
         .fd = fd,
         .st = &st,
         .needs_write = is_shared(rq->flags) && accmode == O_RDWR,
@@ -283,20 +310,23 @@ static void *map_file(struct request *rq, int fd, off_t offset)
 
 static void *map_anonymous(struct request *rq)
 {
-    size_t len;
-
     if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 || !um_start())
         return MAP_FAILED;
     rq->len = (rq->len + page_mask()) & ~page_mask();
-    len = rq->len;
     rq->offset = 0;
     if (!is_shared(rq->flags))
         return map_request(rq, NULL, NULL);
     rq->region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
-    return map_request(rq, get_anonymous_cache, &len);
+    return map_request(rq, get_anonymous_cache, rq);
 }
 
 UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+    return um_mmap_pool(NULL, addr, length, prot, flags, fd, offset);
+}
+
+UM_API void *um_mmap_pool(um_pool *pool, void *addr, size_t length, int prot, int flags,
+                          int fd, off_t offset)
 {
     struct request rq = {
         .addr = addr, .len = length, .prot = prot, .flags = flags, .map_fd = -1,
@@ -310,6 +340,9 @@ UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off
     /* Huge pages are the kernel's own business. */
     if ((flags & MAP_ANONYMOUS) && (flags & MAP_HUGETLB))
         return mmap(addr, length, prot, flags, fd, offset);
+    rq.region.pool = pool_or_default(pool);
+    if (!rq.region.pool)
+        return MAP_FAILED;
     if (flags & MAP_ANONYMOUS)
         return map_anonymous(&rq);
     return map_file(&rq, fd, offset);
@@ -353,6 +386,8 @@ UM_API int um_munmap(void *addr, size_t length)
     /* Written back while still mapped: dirty tracking lives in the
      * mapping's page tables, which munmap takes away. */
     rc = write_back_range(start, end);
+    if (rc == 0)
+        region_for_each_in(start, end, uncount_anonymous, NULL);
     if (rc == 0 && munmap(addr, length) < 0)
         rc = um_fail(errno, "munmap: %s", strerror(errno));
     /* Only after the kernel unmapped the range: a fault that finds no
@@ -461,6 +496,8 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         int rc;
         um_lock_exclusive();
         rc = write_back_range(start, end);
+        if (rc == 0 && advice != MADV_PAGEOUT)
+            region_for_each_in(start, end, uncount_anonymous, NULL);
         um_unlock();
         if (rc < 0)
             return -1;

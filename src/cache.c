@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "error.h"
 #include "lifecycle.h"
+#include "pool.h"
 #include "ranges.h"
 #include "region.h"
 #include "stats.h"
@@ -21,6 +22,8 @@
 
 struct um_cache {
     int refs;                   /* mapping pieces that use the cache */
+    struct um_pool *pool;       /* page size, budget, counters */
+    uint64_t resident;          /* bytes of pages in the memfd (filled by us) */
     bool anonymous;             /* zeros, no file behind it */
     bool forked;                /* another process may have written pages */
     dev_t dev;                  /* identity of the file (not anonymous) */
@@ -104,6 +107,7 @@ static void unmap_window(struct um_cache *c)
 
 static void free_cache(struct um_cache *c)
 {
+    stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
     if (c->memfd >= 0)
         close(c->memfd);
@@ -112,7 +116,8 @@ static void free_cache(struct um_cache *c)
     free(c);
 }
 
-static struct um_cache *new_cache(const char *name, uint64_t size, bool anonymous)
+static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64_t size,
+                                  bool anonymous)
 {
     struct um_cache *c = calloc(1, sizeof(*c));
     char label[64];
@@ -122,9 +127,10 @@ static struct um_cache *new_cache(const char *name, uint64_t size, bool anonymou
         return NULL;
     }
     c->refs = 1;
+    c->pool = pool;
     c->anonymous = anonymous;
     c->size = size;
-    c->page_size = um_page_size();
+    c->page_size = pool->cfg.page_size;
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {
@@ -164,10 +170,10 @@ static void unlink_cache(struct um_cache *c)
     }
 }
 
-static struct um_cache *find_file_cache(const struct stat *st)
+static struct um_cache *find_file_cache(struct um_pool *pool, const struct stat *st)
 {
     for (struct um_cache *c = caches; c; c = c->next)
-        if (!c->anonymous && c->dev == st->st_dev && c->ino == st->st_ino)
+        if (!c->anonymous && c->pool == pool && c->dev == st->st_dev && c->ino == st->st_ino)
             return c;
     return NULL;
 }
@@ -198,9 +204,10 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
     return 0;
 }
 
-struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write)
+struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
+                                bool needs_write)
 {
-    struct um_cache *c = find_file_cache(st);
+    struct um_cache *c = find_file_cache(pool, st);
     bool created = false;
 
     if (c) {
@@ -208,7 +215,7 @@ struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write)
             return NULL;
         c->refs++;
     } else {
-        c = new_cache("file", (uint64_t)st->st_size, false);
+        c = new_cache(pool, "file", (uint64_t)st->st_size, false);
         if (!c)
             return NULL;
         created = true;
@@ -242,9 +249,9 @@ fail:
     return NULL;
 }
 
-struct um_cache *cache_for_anonymous(size_t len)
+struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len)
 {
-    struct um_cache *c = new_cache("anonymous", len, true);
+    struct um_cache *c = new_cache(pool, "anonymous", len, true);
 
     if (!c)
         return NULL;
@@ -296,25 +303,39 @@ static bool all_present(struct um_cache *c, uint64_t off, size_t len)
     return true;
 }
 
+static void count_placed(struct um_cache *c, long placed)
+{
+    if (placed <= 0)
+        return;
+    __atomic_fetch_add(&c->resident, (uint64_t)placed, __ATOMIC_RELAXED);
+    stat_add_resident(&c->pool->counters, (uint64_t)placed);
+}
+
 static int fill_page(struct um_cache *c, uint64_t off, size_t len)
 {
+    struct um_counters *counters = &c->pool->counters;
     void *buf;
     ssize_t got;
+    long placed;
 
     if (all_present(c, off, len))
         return 0;
-    if (c->anonymous)
-        return um_engine->place_zero(c->window + off, len);
-    buf = scratch(len);
-    if (!buf)
-        return -ENOMEM;
-    got = c->store->ops->read(c->store, buf, len, off);
-    if (got < 0)
-        return (int)got;
-    memset((char *)buf + got, 0, len - (size_t)got);
-    stat_add(&um_counters.bytes_read, (uint64_t)got);
-    stat_add(&um_counters.pages_filled, 1);
-    return um_engine->place(c->window + off, buf, len);
+    if (c->anonymous) {
+        placed = um_engine->place_zero(c->window + off, len);
+    } else {
+        buf = scratch(len);
+        if (!buf)
+            return -ENOMEM;
+        got = c->store->ops->read(c->store, buf, len, off);
+        if (got < 0)
+            return (int)got;
+        memset((char *)buf + got, 0, len - (size_t)got);
+        stat_add(&counters->bytes_read, (uint64_t)got);
+        stat_add(&counters->pages_filled, 1);
+        placed = um_engine->place(c->window + off, buf, len);
+    }
+    count_placed(c, placed);
+    return placed < 0 ? (int)placed : 0;
 }
 
 int cache_fill(struct um_cache *c, uint64_t off, size_t len)
@@ -438,8 +459,9 @@ static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool on
         rc = c->store->ops->write(c->store, buf, (size_t)got, off);
         if (rc < 0)
             return rc;
-        stat_add(&um_counters.bytes_written, (uint64_t)got);
-        stat_add(&um_counters.writebacks, ((uint64_t)got + c->page_size - 1) / c->page_size);
+        stat_add(&c->pool->counters.bytes_written, (uint64_t)got);
+        stat_add(&c->pool->counters.pages_written,
+                 ((uint64_t)got + c->page_size - 1) / c->page_size);
     }
     return 0;
 }
@@ -488,13 +510,31 @@ int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi)
     return rc;
 }
 
+/* Bytes of [start, end) present in the memfd. */
+static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
+{
+    struct um_ranges present = { 0 };
+    uint64_t total = 0;
+
+    add_present(c, start, end, &present);
+    for (size_t i = 0; i < present.n; i++)
+        total += round_up(present.v[i].end, um_system_page()) - present.v[i].start;
+    ranges_free(&present);
+    return total;
+}
+
 static int punch(struct um_cache *c, uint64_t start, uint64_t end)
 {
+    uint64_t gone;
+
     if (start >= end)
         return 0;
+    gone = present_bytes(c, start, end);
     if (fallocate(c->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   (off_t)start, (off_t)(end - start)) < 0)
         return -errno;
+    __atomic_fetch_sub(&c->resident, gone, __ATOMIC_RELAXED);
+    stat_sub(&c->pool->counters.resident, gone);
     return 0;
 }
 

@@ -21,17 +21,19 @@
 #include <sys/stat.h>
 
 struct um_cache;
+struct um_pool;
 
 /*
- * The cache of the regular file open at fd (st is its fstat), created on
- * first use and shared by every mapping of the same file; the caller gets a
- * reference.  needs_write: the mapping will write back (MAP_SHARED on a
+ * The cache of the regular file open at fd (st is its fstat) in pool,
+ * created on first use and shared by every mapping of the same file in the
+ * pool; the caller gets a reference.  needs_write: the mapping will write back (MAP_SHARED on a
  * writable fd).  Returns NULL with errno and a message on failure.
  */
-struct um_cache *cache_for_file(int fd, const struct stat *st, bool needs_write);
+struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
+                                bool needs_write);
 
 /* A new cache of len zero bytes, for one anonymous shared mapping. */
-struct um_cache *cache_for_anonymous(size_t len);
+struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len);
 
 void cache_hold(struct um_cache *c);
 /* Drops a reference; the last one closes the cache. */

@@ -29,10 +29,11 @@ struct um_engine {
      * track_writes, writes are recorded for collect_written(). */
     int (*watch)(void *addr, size_t len, bool track_writes);
     /* Installs len bytes from src at dst where no page is present yet;
-     * pages already present are left alone.  Wakes nobody. */
-    int (*place)(void *dst, const void *src, size_t len);
+     * pages already present are left alone.  Wakes nobody.  Returns the
+     * bytes installed, or -errno. */
+    long (*place)(void *dst, const void *src, size_t len);
     /* As place(), with zero bytes. */
-    int (*place_zero)(void *dst, size_t len);
+    long (*place_zero)(void *dst, size_t len);
     /* Makes the faulting accesses in the range fail with SIGBUS
      * (an unreadable page).  Wakes nobody. */
     int (*place_error)(void *dst, size_t len);

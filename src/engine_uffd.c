@@ -172,9 +172,9 @@ static int uffd_watch(void *addr, size_t len, bool track_writes)
  * there (EEXIST); such a page is someone else's fill and must be kept, so
  * step over it and go on.
  */
-static int place_loop(void *dst, const void *src, size_t len, bool zero)
+static long place_loop(void *dst, const void *src, size_t len, bool zero)
 {
-    size_t done = 0;
+    size_t done = 0, placed = 0;
 
     while (done < len) {
         int64_t moved;
@@ -197,24 +197,26 @@ static int place_loop(void *dst, const void *src, size_t len, bool zero)
             rc = ioctl(uffd, UFFDIO_COPY, &c);
             moved = c.copy;
         }
-        if (rc == 0)
-            return 0;
-        if (moved > 0)
+        if (moved > 0) {
             done += (size_t)moved;
+            placed += (size_t)moved;
+        }
+        if (rc == 0)
+            break;
         if (errno == EEXIST)
             done += (size_t)system_page;
         else if (errno != EAGAIN)
             return -errno;
     }
-    return 0;
+    return (long)placed;
 }
 
-static int uffd_place(void *dst, const void *src, size_t len)
+static long uffd_place(void *dst, const void *src, size_t len)
 {
     return place_loop(dst, src, len, false);
 }
 
-static int uffd_place_zero(void *dst, size_t len)
+static long uffd_place_zero(void *dst, size_t len)
 {
     return place_loop(dst, NULL, len, true);
 }

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "engine.h"
 #include "lifecycle.h"
+#include "pool.h"
 #include "region.h"
 #include "stats.h"
 
@@ -17,7 +18,7 @@ struct span {
 /* The usermap page holding addr, in r's addresses, cut to r. */
 static struct span page_around(const struct um_region *r, uintptr_t addr)
 {
-    uintptr_t page = um_page_size();
+    uintptr_t page = r->pool->cfg.page_size;
     /* File pages are aligned in the file, anonymous ones in the region. */
     uint64_t base = r->cache ? region_offset_of(r, addr) : addr - r->start;
     uintptr_t start = addr - (uintptr_t)(base & (page - 1));
@@ -32,21 +33,28 @@ static struct span page_around(const struct um_region *r, uintptr_t addr)
 
 static int fill(const struct um_region *r, struct span s)
 {
-    if (!r->cache)
-        return um_engine->place_zero((void *)s.start, s.end - s.start);
-    return cache_fill(r->cache, region_offset_of(r, s.start), s.end - s.start);
+    long placed;
+
+    if (r->cache)
+        return cache_fill(r->cache, region_offset_of(r, s.start), s.end - s.start);
+    placed = um_engine->place_zero((void *)s.start, s.end - s.start);
+    if (placed > 0)
+        stat_add_resident(&r->pool->counters, (uint64_t)placed);
+    return placed < 0 ? (int)placed : 0;
 }
 
 void um_fault(uintptr_t addr)
 {
     uintptr_t sys = um_system_page();
     struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
+    uint64_t started = stat_now_ns();
+    struct um_pool *pool = NULL;
     struct um_region *r;
 
-    stat_add(&um_counters.faults, 1);
     um_lock_shared();
     r = region_find(addr);
     if (r) {
+        pool = r->pool;
         struct span s = page_around(r, addr);
         /* A page that cannot be read must not leave its thread waiting:
          * make the access fail as the kernel's would, with SIGBUS. */
@@ -59,6 +67,11 @@ void um_fault(uintptr_t addr)
          * the program unmapped usermap memory behind its back): a wake
          * alone would make the thread fault here forever. */
         um_engine->place_error((void *)wake.start, sys);
+    }
+    /* Counted under the lock: the region keeps its pool alive. */
+    if (pool) {
+        stat_add(&pool->counters.faults, 1);
+        stat_add_latency(&pool->counters, stat_now_ns() - started);
     }
     um_unlock();
     /* Always wake, even for an address no longer mapped: the thread then

@@ -48,11 +48,6 @@ size_t um_system_page(void)
     return system_page;
 }
 
-size_t um_page_size(void)
-{
-    return system_page;
-}
-
 /* Writers first: a program that faults constantly must not keep munmap
  * and msync waiting forever. */
 static void init_library_lock(void)

@@ -18,10 +18,6 @@ const struct um_engine *um_start(void);
 /* The running engine; only valid after um_start() succeeded. */
 extern const struct um_engine *um_engine;
 
-/* usermap's page size: the unit of fill and write-back (a power of two,
- * a multiple of the system page). */
-size_t um_page_size(void);
-
 /* The system's page size. */
 size_t um_system_page(void);
 

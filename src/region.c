@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "pool.h"
 #include "region.h"
 
 static struct um_region *table;
@@ -69,6 +70,7 @@ int region_insert(const struct um_region *r)
     memmove(&table[i + 1], &table[i], (count - i) * sizeof(*table));
     table[i] = *r;
     count++;
+    stat_add(&r->pool->counters.mappings, 1);
     return 0;
 }
 
@@ -124,6 +126,7 @@ static int cut_one(size_t i, uintptr_t start, uintptr_t end,
         memmove(&table[i + 2], &table[i + 1], (count - i - 1) * sizeof(*table));
         table[i + 1] = right;
         count++;
+        stat_add(&r.pool->counters.mappings, 1);
         if (right.cache)
             cache_hold(right.cache);
     } else if (keep_left) {
@@ -133,6 +136,7 @@ static int cut_one(size_t i, uintptr_t start, uintptr_t end,
     } else {
         memmove(&table[i], &table[i + 1], (count - i - 1) * sizeof(*table));
         count--;
+        stat_sub(&r.pool->counters.mappings, 1);
     }
     /* Every piece owns a reference: the one that goes passes its own to
      * fn, so a piece that stays behind needs a fresh one. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct um_cache;
+struct um_pool;
 
 enum {
     UM_REGION_SHARED = 1 << 0,    /* MAP_SHARED: writes go to the cache */
@@ -23,6 +24,7 @@ enum {
 
 struct um_region {
     uintptr_t start, end;         /* [start, end), page aligned */
+    struct um_pool *pool;         /* page size, budget, counters */
     struct um_cache *cache;       /* NULL: anonymous private memory */
     uint64_t offset;              /* cache offset mapped at start */
     unsigned flags;

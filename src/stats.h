@@ -1,22 +1,28 @@
 /*
- * stats.h - the counters behind um_stats().  Updated from any thread
- * without locks.
+ * stats.h - the counters of a pool, behind um_stats().  Updated from any
+ * thread without locks.
  */
 #ifndef USERMAP_STATS_H
 #define USERMAP_STATS_H
 
 #include <stdint.h>
 
+/* Fault service times, in buckets a quarter of a power of two wide. */
+#define UM_LATENCY_BUCKETS 256
+
 struct um_counters {
     uint64_t faults;
     uint64_t pages_filled;
+    uint64_t pages_prefetched;
     uint64_t bytes_read;
     uint64_t bytes_written;
-    uint64_t writebacks;
+    uint64_t pages_written;
+    uint64_t evictions;
+    uint64_t resident;
+    uint64_t peak_resident;
     uint64_t mappings;
+    uint64_t latency[UM_LATENCY_BUCKETS];
 };
-
-extern struct um_counters um_counters;
 
 static inline void stat_add(uint64_t *counter, uint64_t n)
 {
@@ -27,5 +33,14 @@ static inline void stat_sub(uint64_t *counter, uint64_t n)
 {
     __atomic_fetch_sub(counter, n, __ATOMIC_RELAXED);
 }
+
+/* Adds n resident bytes and raises the peak if needed. */
+void stat_add_resident(struct um_counters *c, uint64_t n);
+
+/* Records the time one fault took to serve. */
+void stat_add_latency(struct um_counters *c, uint64_t ns);
+
+/* Monotonic nanoseconds, for timing faults. */
+uint64_t stat_now_ns(void);
 
 #endif

@@ -1,0 +1,212 @@
+/*
+ * pool.c - pool configuration: defaults, validation, the environment.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "lifecycle.h"
+#include "pool.h"
+
+#define MIN_PAGE_SIZE 4096u
+#define MAX_PAGE_SIZE (2u << 20)
+#define DEFAULT_READAHEAD (1u << 20)
+#define MAX_FILL_THREADS 64u
+
+UM_API void um_pool_config_init(um_pool_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->page_size = um_system_page();
+    cfg->policy = UM_POLICY_CLOCK;
+    cfg->readahead = DEFAULT_READAHEAD;
+    cfg->fill_threads = 1;
+}
+
+static bool power_of_two(size_t x)
+{
+    return x && !(x & (x - 1));
+}
+
+/* Checks cfg and fills in what 0 leaves to the defaults.  0 or -1. */
+static int resolve_config(um_pool_config *cfg)
+{
+    if (cfg->page_size == 0)
+        cfg->page_size = um_system_page();
+    if (!power_of_two(cfg->page_size) || cfg->page_size < um_system_page() ||
+        cfg->page_size < MIN_PAGE_SIZE || cfg->page_size > MAX_PAGE_SIZE)
+        return um_fail(EINVAL, "page size %zu is not a power of two from %u to %u bytes",
+                       cfg->page_size, MIN_PAGE_SIZE, MAX_PAGE_SIZE);
+    if (cfg->memory_limit && cfg->memory_limit < 2 * cfg->page_size)
+        return um_fail(EINVAL, "memory limit %llu is below two pages of %zu bytes",
+                       (unsigned long long)cfg->memory_limit, cfg->page_size);
+    if (cfg->policy != UM_POLICY_CLOCK && cfg->policy != UM_POLICY_FIFO &&
+        cfg->policy != UM_POLICY_LRU)
+        return um_fail(EINVAL, "policy %d is none of UM_POLICY_CLOCK, UM_POLICY_FIFO, "
+                       "UM_POLICY_LRU", (int)cfg->policy);
+    if (cfg->fill_threads == 0)
+        cfg->fill_threads = 1;
+    if (cfg->fill_threads > MAX_FILL_THREADS)
+        return um_fail(EINVAL, "%u fill threads is more than the %u allowed",
+                       cfg->fill_threads, MAX_FILL_THREADS);
+    return 0;
+}
+
+static struct um_pool *new_pool(const um_pool_config *cfg)
+{
+    struct um_pool *pool;
+    um_pool_config resolved;
+
+    if (cfg)
+        resolved = *cfg;
+    else
+        um_pool_config_init(&resolved);
+    if (resolve_config(&resolved) < 0)
+        return NULL;
+    pool = calloc(1, sizeof(*pool));
+    if (!pool) {
+        um_fail(ENOMEM, "out of memory for a pool");
+        return NULL;
+    }
+    pool->cfg = resolved;
+    return pool;
+}
+
+int pool_parse_size(const char *text, uint64_t *out)
+{
+    char *end;
+    unsigned long long n;
+    unsigned shift = 0;
+
+    errno = 0;
+    n = strtoull(text, &end, 10);
+    if (errno || end == text || text[0] == '-')
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (shift && (*end == 'i' || *end == 'I'))
+        end++;
+    if (shift && (*end == 'b' || *end == 'B'))
+        end++;
+    if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)n << shift;
+    return 0;
+}
+
+static int env_size(const char *name, uint64_t *out)
+{
+    const char *v = getenv(name);
+
+    if (!v || !*v)
+        return 0;
+    if (pool_parse_size(v, out) < 0)
+        return um_fail(EINVAL, "%s=\"%s\" is not a size (a number, optionally with K, M, G or T)",
+                       name, v);
+    return 0;
+}
+
+static int env_policy(enum um_policy *out)
+{
+    static const char *const names[] = { "clock", "fifo", "lru" };
+    const char *v = getenv("USERMAP_POLICY");
+
+    if (!v || !*v)
+        return 0;
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = (enum um_policy)i;
+            return 0;
+        }
+    }
+    return um_fail(EINVAL, "USERMAP_POLICY=\"%s\" is none of clock, fifo, lru", v);
+}
+
+/* The default pool's configuration: defaults, overridden by the
+ * environment; a bad variable is an error named in the message. */
+static int config_from_env(um_pool_config *cfg)
+{
+    uint64_t page = 0, limit = 0, readahead = cfg->readahead, threads = 0;
+
+    if (env_size("USERMAP_PAGE_SIZE", &page) < 0 ||
+        env_size("USERMAP_MEMORY_LIMIT", &limit) < 0 ||
+        env_size("USERMAP_READAHEAD", &readahead) < 0 ||
+        env_size("USERMAP_FILL_THREADS", &threads) < 0 || env_policy(&cfg->policy) < 0)
+        return -1;
+    if (page)
+        cfg->page_size = (size_t)page;
+    cfg->memory_limit = limit;
+    cfg->readahead = (size_t)readahead;
+    if (threads > MAX_FILL_THREADS)
+        return um_fail(EINVAL, "USERMAP_FILL_THREADS=%llu is more than the %u allowed",
+                       (unsigned long long)threads, MAX_FILL_THREADS);
+    if (threads)
+        cfg->fill_threads = (unsigned)threads;
+    return 0;
+}
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct um_pool *default_pool;
+
+/* Made on first use; until the environment is right, every call fails
+ * with the message that says which variable is wrong. */
+struct um_pool *pool_default(void)
+{
+    struct um_pool *pool = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
+    um_pool_config cfg;
+    char why[200];
+
+    if (pool)
+        return pool;
+    pthread_mutex_lock(&default_lock);
+    pool = default_pool;
+    if (!pool) {
+        um_pool_config_init(&cfg);
+        if (config_from_env(&cfg) == 0) {
+            pool = new_pool(&cfg);
+            if (!pool) {
+                snprintf(why, sizeof(why), "%s", um_error_message());
+                um_fail(EINVAL, "the USERMAP_* environment gives an invalid default pool: %s",
+                        why);
+            }
+        }
+        if (pool) {
+            pool->is_default = true;
+            __atomic_store_n(&default_pool, pool, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&default_lock);
+    return pool;
+}
+
+struct um_pool *pool_or_default(struct um_pool *pool)
+{
+    return pool ? pool : pool_default();
+}
+
+UM_API um_pool *um_pool_create(const um_pool_config *cfg)
+{
+    return new_pool(cfg);
+}
+
+UM_API int um_pool_destroy(um_pool *pool)
+{
+    if (!pool)
+        return um_fail(EINVAL, "um_pool_destroy: the pool is NULL");
+    if (pool->is_default)
+        return um_fail(EINVAL, "um_pool_destroy: the default pool lives as long as the process");
+    if (__atomic_load_n(&pool->counters.mappings, __ATOMIC_RELAXED))
+        return um_fail(EBUSY, "um_pool_destroy: %llu mappings still use the pool",
+                       (unsigned long long)pool->counters.mappings);
+    free(pool);
+    return 0;
+}

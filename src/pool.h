@@ -1,0 +1,33 @@
+/*
+ * pool.h - a pool: the page size, budget and policies shared by a set of
+ * mappings, and their counters.
+ */
+#ifndef USERMAP_POOL_H
+#define USERMAP_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "usermap.h"
+#include "stats.h"
+
+struct um_pool {
+    um_pool_config cfg;         /* resolved: no zeros meaning "default" */
+    bool is_default;
+    struct um_counters counters;
+};
+
+/*
+ * The pool um_mmap() uses, made on first call from the environment.
+ * NULL with errno EINVAL and a message naming the variable when the
+ * environment is invalid.
+ */
+struct um_pool *pool_default(void);
+
+/* The pool to use for a call given pool (NULL: the default). */
+struct um_pool *pool_or_default(struct um_pool *pool);
+
+/* Parses a size such as "512M" or "4G" (binary units).  0 or -1. */
+int pool_parse_size(const char *text, uint64_t *out);
+
+#endif
