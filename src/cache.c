@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "addrspace.h"
 #include "cache.h"
 #include "error.h"
 #include "lifecycle.h"
@@ -62,7 +63,7 @@ static void *scratch(size_t len)
         return buf;
     if (buf)
         munmap(buf, buf_len);
-    buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    buf = um_private_mmap(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
     if (buf == MAP_FAILED) {
         buf = NULL;
         buf_len = 0;
@@ -82,7 +83,7 @@ static int map_window(struct um_cache *c, size_t len)
 
     if (len == 0)
         return 0;
-    w = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, c->memfd, 0);
+    w = um_private_mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, c->memfd);
     if (w == MAP_FAILED)
         return um_fail(errno, "cannot map usermap's page cache window of %zu bytes: %s",
                        len, strerror(errno));
