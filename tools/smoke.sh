@@ -60,6 +60,12 @@ check "stat pages filled" grep -q '^pages filled  *[0-9]' "$dir/stat1"
 check "stat checksum" [ "$(grep '^checksum' "$dir/stat1")" = \
     "$(grep '^checksum' "$dir/stat2")" ]
 status "stat empty" 0 "$tool" stat "$dir/empty"
+status "stat with 64K pages" 0 env USERMAP_PAGE_SIZE=64K "$tool" stat "$dir/odd"
+check "stat page size" grep -q '^page size  *65536 bytes' "$dir/out"
+check "stat same checksum with 64K pages" [ "$(grep '^checksum' "$dir/out")" = \
+    "$(grep '^checksum' "$dir/stat1")" ]
+status "stat with a bad pool" 1 env USERMAP_PAGE_SIZE=3K "$tool" stat "$dir/odd"
+check "bad pool message" grep -q '^usermap: .*USERMAP' "$dir/err"
 
 # errors and usage
 status "no arguments" 2 "$tool"

@@ -199,9 +199,15 @@ static void print_stat(const char *path, size_t size, const struct um_stats *a,
     print_bytes("size", size);
     print_bytes("page size", b->page_size);
     printf("%-14s %" PRIu64 "\n", "faults", b->faults - a->faults);
-    printf("%-14s %" PRIu64 "\n", "pages filled",
-           b->pages_filled - a->pages_filled);
+    printf("%-14s %" PRIu64 " (%" PRIu64 " ahead of a fault)\n",
+           "pages filled", b->pages_filled - a->pages_filled,
+           b->pages_prefetched - a->pages_prefetched);
     print_bytes("bytes read", b->bytes_read - a->bytes_read);
+    print_bytes("resident", b->resident_bytes);
+    /* Percentiles cannot be subtracted: these cover the pool's life, which
+     * for this tool is this one scan. */
+    printf("%-14s %.1f us p50, %.1f us p99\n", "fault time",
+           (double)b->fault_p50_ns / 1e3, (double)b->fault_p99_ns / 1e3);
     printf("%-14s %.3f ms\n", "elapsed", secs * 1e3);
     printf("%-14s %.1f MiB/s\n", "throughput", secs > 0 ? mib(size) / secs : 0.0);
     printf("%-14s %016" PRIx64 "\n", "checksum", sum);
