@@ -190,6 +190,7 @@ static void *place(struct request *rq)
     }
     rq->region.start = (uintptr_t)p;
     rq->region.end = (uintptr_t)p + rq->len;
+    rq->region.offset = rq->offset;
     /* Entries left where the kernel placed us are stale (replaced by
      * MAP_FIXED, or unmapped behind usermap's back). */
     if (region_remove_range(rq->region.start, rq->region.end, release_piece) < 0 ||
@@ -312,6 +313,13 @@ static void *map_anonymous(struct request *rq)
 {
     if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 || !um_start())
         return MAP_FAILED;
+    /* Linux validates extension flags for files only, and so refuses
+     * MAP_SHARED_VALIDATE for anonymous memory. */
+    if ((rq->flags & MAP_TYPE_BITS) == MAP_SHARED_VALIDATE) {
+        um_fail(EINVAL, "MAP_SHARED_VALIDATE applies to files; anonymous memory "
+                "takes MAP_SHARED or MAP_PRIVATE");
+        return MAP_FAILED;
+    }
     rq->len = (rq->len + page_mask()) & ~page_mask();
     rq->offset = 0;
     if (!is_shared(rq->flags))
