@@ -27,6 +27,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "prefetch.h"
 #include "ranges.h"
 #include "region.h"
 
@@ -218,7 +219,7 @@ static void populate(void *p, const struct request *rq)
 
     if (rq->region.cache) {
         um_lock_shared();
-        cache_fill(rq->region.cache, rq->offset, rq->len);
+        cache_fill(rq->region.cache, rq->offset, rq->len, false);
         um_unlock();
     }
     /* Best effort, like the kernel's: pages past the end stay unmapped. */
@@ -493,6 +494,51 @@ static bool zaps_pages(int advice)
         ;
 }
 
+/* MADV_WILLNEED: the fill threads bring the range in while the call
+ * returns at once. */
+static int prefetch_piece(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    if (piece->cache)
+        prefetch_request(piece->pool, piece->cache, piece->offset,
+                         region_offset_of(piece, piece->end), UINT64_MAX);
+    return 0;
+}
+
+/* Read-ahead advice is kept per region, as the kernel keeps it per VMA. */
+static int steer_readahead(uintptr_t start, uintptr_t end, int advice)
+{
+    unsigned flags = advice == MADV_SEQUENTIAL ? UM_REGION_SEQUENTIAL
+                     : advice == MADV_RANDOM   ? UM_REGION_RANDOM
+                                               : 0;
+
+    if (region_set_advice(start, end, flags) < 0)
+        return um_fail(ENOMEM, "madvise: out of memory splitting a mapping");
+    return 0;
+}
+
+/* What usermap does for advice after the kernel accepted it. */
+static int follow_advice(void *addr, size_t length, int advice)
+{
+    uintptr_t start, end;
+    int rc = 0;
+
+    if (advice != MADV_WILLNEED && advice != MADV_SEQUENTIAL && advice != MADV_RANDOM &&
+        advice != MADV_NORMAL)
+        return 0;
+    if (call_range("madvise", addr, length, &start, &end) < 0)
+        return -1;
+    if (advice == MADV_WILLNEED) {
+        um_lock_shared();
+        region_for_each_in(start, end, prefetch_piece, NULL);
+    } else {
+        um_lock_exclusive();
+        rc = steer_readahead(start, end, advice);
+    }
+    um_unlock();
+    return rc;
+}
+
 UM_API int um_madvise(void *addr, size_t length, int advice)
 {
     uintptr_t start, end;
@@ -512,5 +558,5 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
     }
     if (madvise(addr, length, advice) < 0)
         return um_fail(errno, "madvise: %s", strerror(errno));
-    return 0;
+    return started() ? follow_advice(addr, length, advice) : 0;
 }

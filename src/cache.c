@@ -16,7 +16,9 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "prefetch.h"
 #include "ranges.h"
+#include "readahead.h"
 #include "region.h"
 #include "stats.h"
 #include "store.h"
@@ -35,6 +37,7 @@ struct um_cache {
     char *window;               /* library-only mapping of the memfd */
     size_t window_len;
     struct um_store *store;
+    struct um_readahead readahead;
     struct um_cache *next;
 };
 
@@ -108,6 +111,8 @@ static void unmap_window(struct um_cache *c)
 
 static void free_cache(struct um_cache *c)
 {
+    prefetch_forget(c->pool, c);
+    readahead_destroy(&c->readahead);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
     if (c->memfd >= 0)
@@ -132,6 +137,7 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
     c->anonymous = anonymous;
     c->size = size;
     c->page_size = pool->cfg.page_size;
+    readahead_init(&c->readahead);
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {
@@ -290,19 +296,9 @@ bool cache_has_store_writes(const struct um_cache *c)
 
 /* ---------------------------------------------------------------- fill */
 
-/* Whether all of [off, off+len) is already in the memfd. */
-static bool all_present(struct um_cache *c, uint64_t off, size_t len)
-{
-    size_t pages = len / um_system_page();
-    unsigned char vec[512];
-
-    if (pages > sizeof(vec) || mincore(c->window + off, len, vec) < 0)
-        return false;
-    for (size_t i = 0; i < pages; i++)
-        if (!(vec[i] & 1))
-            return false;
-    return true;
-}
+/* Fills are read and installed in runs of up to this many bytes: one
+ * store read and one UFFDIO_COPY per run, not per page. */
+#define FILL_BATCH ((size_t)2 << 20)
 
 static void count_placed(struct um_cache *c, long placed)
 {
@@ -312,49 +308,105 @@ static void count_placed(struct um_cache *c, long placed)
     stat_add_resident(&c->pool->counters, (uint64_t)placed);
 }
 
-static int fill_page(struct um_cache *c, uint64_t off, size_t len)
+/* Reads [off, off+len) from the store and installs it where pages are
+ * missing.  Returns the usermap pages read, or -errno. */
+static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
 {
     struct um_counters *counters = &c->pool->counters;
+    int pages = (int)((len + c->page_size - 1) / c->page_size);
     void *buf;
     ssize_t got;
     long placed;
 
-    if (all_present(c, off, len))
-        return 0;
     if (c->anonymous) {
         placed = um_engine->place_zero(c->window + off, len);
-    } else {
-        buf = scratch(len);
-        if (!buf)
-            return -ENOMEM;
-        got = c->store->ops->read(c->store, buf, len, off);
-        if (got < 0)
-            return (int)got;
-        memset((char *)buf + got, 0, len - (size_t)got);
-        stat_add(&counters->bytes_read, (uint64_t)got);
-        stat_add(&counters->pages_filled, 1);
-        placed = um_engine->place(c->window + off, buf, len);
+        count_placed(c, placed);
+        return placed < 0 ? (int)placed : 0;
     }
+    buf = scratch(len);
+    if (!buf)
+        return -ENOMEM;
+    got = c->store->ops->read(c->store, buf, len, off);
+    if (got < 0)
+        return (int)got;
+    memset((char *)buf + got, 0, len - (size_t)got);
+    stat_add(&counters->bytes_read, (uint64_t)got);
+    stat_add(&counters->pages_filled, (uint64_t)pages);
+    if (prefetch)
+        stat_add(&counters->pages_prefetched, (uint64_t)pages);
+    placed = um_engine->place(c->window + off, buf, len);
     count_placed(c, placed);
-    return placed < 0 ? (int)placed : 0;
+    return placed < 0 ? (int)placed : pages;
 }
 
-int cache_fill(struct um_cache *c, uint64_t off, size_t len)
+/* Whether any system page of [first, first+n) is missing, per mincore. */
+static bool any_missing(const unsigned char *vec, size_t first, size_t n)
+{
+    for (size_t i = first; i < first + n; i++)
+        if (!(vec[i] & 1))
+            return true;
+    return false;
+}
+
+/* Fills the missing usermap pages of [start, end), at most FILL_BATCH
+ * bytes, in contiguous runs. */
+static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
+{
+    size_t sys = um_system_page();
+    unsigned char vec[FILL_BATCH / 4096];
+    uint64_t run = UINT64_MAX, p;
+    int filled = 0, rc;
+
+    /* Unknown residency is treated as missing: installing skips pages
+     * that turn out to be there. */
+    if (mincore(c->window + start, (size_t)(end - start), vec) < 0)
+        memset(vec, 0, sizeof(vec));
+    for (p = start; p < end; p += c->page_size) {
+        uint64_t pend = p + c->page_size < end ? p + c->page_size : end;
+        bool missing = any_missing(vec, (size_t)(p - start) / sys, (size_t)(pend - p) / sys);
+
+        if (missing && run == UINT64_MAX)
+            run = p;
+        if (!missing && run != UINT64_MAX) {
+            rc = fill_run(c, run, (size_t)(p - run), prefetch);
+            if (rc < 0)
+                return rc;
+            filled += rc;
+            run = UINT64_MAX;
+        }
+    }
+    if (run != UINT64_MAX) {
+        rc = fill_run(c, run, (size_t)(end - run), prefetch);
+        if (rc < 0)
+            return rc;
+        filled += rc;
+    }
+    return filled;
+}
+
+int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
 {
     uint64_t page = c->page_size;
     uint64_t start = round_down(off, page);
     uint64_t end = round_up(off + len, page);
     /* Pages wholly past the end of the file are the kernel's SIGBUS. */
     uint64_t limit = round_up(c->size, um_system_page());
+    int filled = 0;
 
     if (end > limit)
         end = limit;
-    for (uint64_t p = start; p < end; p += page) {
-        int rc = fill_page(c, p, (size_t)(p + page < end ? page : end - p));
+    for (uint64_t b = start; b < end; b += FILL_BATCH) {
+        int rc = fill_batch(c, b, b + FILL_BATCH < end ? b + FILL_BATCH : end, prefetch);
         if (rc < 0)
             return rc;
+        filled += rc;
     }
-    return 0;
+    return filled;
+}
+
+struct um_readahead *cache_readahead(struct um_cache *c)
+{
+    return &c->readahead;
 }
 
 /* ------------------------------------------------------ dirty tracking */

@@ -46,8 +46,15 @@ int cache_map_fd(const struct um_cache *c);
 /* Whether the cache has somewhere to write back to (not anonymous). */
 bool cache_has_store_writes(const struct um_cache *c);
 
-/* Makes the usermap pages covering [off, off+len) present.  0 or -errno. */
-int cache_fill(struct um_cache *c, uint64_t off, size_t len);
+/*
+ * Makes the usermap pages covering [off, off+len) present; prefetch says
+ * no one is waiting for them (counted as prefetched).  Returns the number
+ * of pages read from the store, or -errno.
+ */
+int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch);
+
+/* The cache's read-ahead state (readahead.c). */
+struct um_readahead *cache_readahead(struct um_cache *c);
 
 /* Writes the dirty pages of [lo, hi) to the store.  0 or -errno. */
 int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi);

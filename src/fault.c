@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "readahead.h"
 #include "region.h"
 #include "stats.h"
 
@@ -35,8 +36,13 @@ static int fill(const struct um_region *r, struct span s)
 {
     long placed;
 
-    if (r->cache)
-        return cache_fill(r->cache, region_offset_of(r, s.start), s.end - s.start);
+    if (r->cache) {
+        uint64_t off = region_offset_of(r, s.start);
+        int rc = cache_fill(r->cache, off, s.end - s.start, false);
+        if (rc >= 0)
+            readahead_on_fault(r, off & ~(uint64_t)(r->pool->cfg.page_size - 1));
+        return rc < 0 ? rc : 0;
+    }
     placed = um_engine->place_zero((void *)s.start, s.end - s.start);
     if (placed > 0)
         stat_add_resident(&r->pool->counters, (uint64_t)placed);

@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "error.h"
 #include "lifecycle.h"
+#include "pool.h"
 #include "region.h"
 
 const struct um_engine *um_engine;
@@ -110,6 +111,7 @@ static int unmap_region(void *arg, const struct um_region *r)
 static void after_fork_in_child(void)
 {
     init_library_lock();
+    pool_reset_all_in_child();
     if (um_engine->restart_in_child() < 0 || cache_rewatch_all() < 0 ||
         region_for_each(rewatch_region, NULL) < 0) {
         region_for_each(unmap_region, NULL);

@@ -56,6 +56,9 @@ static int resolve_config(um_pool_config *cfg)
     return 0;
 }
 
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct um_pool *pools;
+
 static struct um_pool *new_pool(const um_pool_config *cfg)
 {
     struct um_pool *pool;
@@ -73,7 +76,31 @@ static struct um_pool *new_pool(const um_pool_config *cfg)
         return NULL;
     }
     pool->cfg = resolved;
+    prefetch_init(&pool->prefetch);
+    pthread_mutex_lock(&pools_lock);
+    pool->next = pools;
+    pools = pool;
+    pthread_mutex_unlock(&pools_lock);
     return pool;
+}
+
+void pool_reset_all_in_child(void)
+{
+    pthread_mutex_init(&pools_lock, NULL);
+    for (struct um_pool *p = pools; p; p = p->next)
+        prefetch_reset_in_child(p);
+}
+
+static void unlink_pool(struct um_pool *pool)
+{
+    pthread_mutex_lock(&pools_lock);
+    for (struct um_pool **p = &pools; *p; p = &(*p)->next) {
+        if (*p == pool) {
+            *p = pool->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pools_lock);
 }
 
 int pool_parse_size(const char *text, uint64_t *out)
@@ -207,6 +234,8 @@ UM_API int um_pool_destroy(um_pool *pool)
     if (__atomic_load_n(&pool->counters.mappings, __ATOMIC_RELAXED))
         return um_fail(EBUSY, "um_pool_destroy: %llu mappings still use the pool",
                        (unsigned long long)pool->counters.mappings);
+    prefetch_stop(pool);
+    unlink_pool(pool);
     free(pool);
     return 0;
 }

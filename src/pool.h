@@ -9,13 +9,19 @@
 #include <stdint.h>
 
 #include "usermap.h"
+#include "prefetch.h"
 #include "stats.h"
 
 struct um_pool {
     um_pool_config cfg;         /* resolved: no zeros meaning "default" */
     bool is_default;
     struct um_counters counters;
+    struct um_prefetch prefetch;
+    struct um_pool *next;       /* every pool, for fork */
 };
+
+/* In a forked child: the pools' threads are gone; reset their state. */
+void pool_reset_all_in_child(void);
 
 /*
  * The pool um_mmap() uses, made on first call from the environment.

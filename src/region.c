@@ -108,57 +108,56 @@ int region_for_each(region_fn fn, void *arg)
     return 0;
 }
 
-/* Cuts [start, end) out of table[i], which overlaps it; the piece cut out
- * goes to fn with its cache reference.  Returns how many
- * regions now stand at index i (0, 1 or 2), or -ENOMEM. */
-static int cut_one(size_t i, uintptr_t start, uintptr_t end,
-                   void (*fn)(const struct um_region *removed))
+/* Splits the region holding addr (if any, and addr inside it) in two at
+ * addr.  Returns 0 or -ENOMEM. */
+static int split_at(uintptr_t addr)
 {
-    struct um_region r = table[i];
-    struct um_region removed = clip(&r, start, end);
-    bool keep_left = r.start < start, keep_right = r.end > end;
+    size_t i = first_ending_after(addr);
+    struct um_region right;
 
-    if (keep_left && keep_right) {
-        struct um_region right = clip(&r, end, r.end);
-        if (reserve(count + 1) < 0)
-            return -ENOMEM;
-        table[i].end = start;
-        memmove(&table[i + 2], &table[i + 1], (count - i - 1) * sizeof(*table));
-        table[i + 1] = right;
-        count++;
-        stat_add(&r.pool->counters.mappings, 1);
-        if (right.cache)
-            cache_hold(right.cache);
-    } else if (keep_left) {
-        table[i].end = start;
-    } else if (keep_right) {
-        table[i] = clip(&r, end, r.end);
-    } else {
-        memmove(&table[i], &table[i + 1], (count - i - 1) * sizeof(*table));
-        count--;
-        stat_sub(&r.pool->counters.mappings, 1);
-    }
-    /* Every piece owns a reference: the one that goes passes its own to
-     * fn, so a piece that stays behind needs a fresh one. */
-    if ((keep_left || keep_right) && removed.cache)
-        cache_hold(removed.cache);
-    if (fn)
-        fn(&removed);
-    else if (removed.cache)
-        cache_release(removed.cache);
-    return (int)keep_left + (int)keep_right;
+    if (i >= count || table[i].start >= addr)
+        return 0;
+    if (reserve(count + 1) < 0)
+        return -ENOMEM;
+    right = clip(&table[i], addr, table[i].end);
+    table[i].end = addr;
+    memmove(&table[i + 2], &table[i + 1], (count - i - 1) * sizeof(*table));
+    table[i + 1] = right;
+    count++;
+    stat_add(&right.pool->counters.mappings, 1);
+    if (right.cache)
+        cache_hold(right.cache);
+    return 0;
+}
+
+int region_set_advice(uintptr_t start, uintptr_t end, unsigned advice)
+{
+    if (split_at(start) < 0 || split_at(end) < 0)
+        return -ENOMEM;
+    for (size_t i = first_ending_after(start); i < count && table[i].start < end; i++)
+        table[i].flags = (table[i].flags & ~UM_REGION_ADVICE) | advice;
+    return 0;
 }
 
 int region_remove_range(uintptr_t start, uintptr_t end,
                         void (*fn)(const struct um_region *removed))
 {
-    size_t i = first_ending_after(start);
+    size_t i;
 
-    while (i < count && table[i].start < end) {
-        int left = cut_one(i, start, end, fn);
-        if (left < 0)
-            return left;
-        i += (size_t)left;
+    if (split_at(start) < 0 || split_at(end) < 0)
+        return -ENOMEM;
+    /* Now every region overlapping [start, end) lies inside it.  Each
+     * leaves the table before fn sees it, with the reference it owns. */
+    while ((i = first_ending_after(start)) < count && table[i].start < end) {
+        struct um_region gone = table[i];
+
+        memmove(&table[i], &table[i + 1], (count - i - 1) * sizeof(*table));
+        count--;
+        stat_sub(&gone.pool->counters.mappings, 1);
+        if (fn)
+            fn(&gone);
+        else if (gone.cache)
+            cache_release(gone.cache);
     }
     if (count == 0) {
         free(table);

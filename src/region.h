@@ -20,7 +20,11 @@ struct um_pool;
 enum {
     UM_REGION_SHARED = 1 << 0,    /* MAP_SHARED: writes go to the cache */
     UM_REGION_WRITABLE = 1 << 1,  /* shared and allowed to write (fd open for writing) */
+    UM_REGION_SEQUENTIAL = 1 << 2, /* MADV_SEQUENTIAL: read ahead further */
+    UM_REGION_RANDOM = 1 << 3,    /* MADV_RANDOM: no read-ahead */
 };
+
+#define UM_REGION_ADVICE (UM_REGION_SEQUENTIAL | UM_REGION_RANDOM)
 
 struct um_region {
     uintptr_t start, end;         /* [start, end), page aligned */
@@ -58,6 +62,12 @@ int region_for_each(region_fn fn, void *arg);
  */
 int region_remove_range(uintptr_t start, uintptr_t end,
                         void (*fn)(const struct um_region *removed));
+
+/*
+ * Sets the advice flags of [start, end) to advice (clearing the others),
+ * splitting regions at the edges.  Returns 0 or -ENOMEM.
+ */
+int region_set_advice(uintptr_t start, uintptr_t end, unsigned advice);
 
 /* The file offset that address addr of region r maps. */
 static inline uint64_t region_offset_of(const struct um_region *r, uintptr_t addr)
