@@ -464,6 +464,14 @@ static void check_mapping(struct t *t, const char *key, struct m *m)
     want_bytes(t, key, m->p, m->now, m->len);
 }
 
+/* The file's bytes [off, off+len) against the model (a range written back
+ * by msync or munmap of part of a mapping: the rest need not be yet). */
+static void check_file_range(struct t *t, const char *key, struct m *m,
+                             size_t off, size_t len)
+{
+    want_file(t, key, m->fd, (off_t)off, len, m->file + off);
+}
+
 static void check_file(struct t *t, const char *key, struct m *m)
 {
     if (m->fd < 0)
@@ -600,7 +608,8 @@ static void fmt_status(char *buf, size_t n, int st)
     if (WIFEXITED(st))
         snprintf(buf, n, "exit %d", WEXITSTATUS(st));
     else if (WIFSIGNALED(st))
-        snprintf(buf, n, "killed by SIG%s", sigabbrev_np(WTERMSIG(st)));
+        snprintf(buf, n, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(st)),
+                 WTERMSIG(st) == SIGALRM ? " (timed out)" : "");
     else
         snprintf(buf, n, "status %#x", st);
 }
@@ -744,12 +753,16 @@ static void sc_shared_validate_unknown(struct t *t, intptr_t flag)
 }
 
 /* Accepted extra flags (MAP_POPULATE, MAP_NORESERVE, MAP_LOCKED) change
- * nothing visible, for a shared file and private anonymous memory. */
+ * nothing visible, for shared and private files and private anonymous
+ * memory (a populated private file mapping holds the file's bytes). */
 static void sc_extra_flag(struct t *t, intptr_t flag)
 {
     struct m m;
     mk(t, &m, (struct spec){.fsize = 3 * t->pg, .len = 3 * t->pg, .prot = RW,
                             .flags = MAP_SHARED | (int)flag});
+    exercise(t, &m);
+    mk(t, &m, (struct spec){.fsize = 3 * t->pg, .len = 3 * t->pg, .prot = RW,
+                            .flags = MAP_PRIVATE | (int)flag});
     exercise(t, &m);
     mk(t, &m, (struct spec){.len = 3 * t->pg, .prot = RW,
                             .flags = MAP_PRIVATE | MAP_ANONYMOUS | (int)flag});
@@ -794,27 +807,40 @@ static void sc_fixed(struct t *t, intptr_t kernel_reservation)
     want_fault(t, "read after munmap", res, pg + 5, READ, SIGSEGV, SEGV_MAPERR);
 }
 
-/* MAP_FIXED over part of a live mapping replaces that part only. */
-static void sc_fixed_replace_middle(struct t *t, intptr_t arg)
+/* MAP_FIXED over the (written) middle page of a live shared mapping, with
+ * anonymous memory or another file: that page is replaced, its write is in
+ * the first file, the rest of the mapping stays. */
+static void sc_fixed_replace_middle(struct t *t, intptr_t other_file)
 {
-    (void)arg;
     size_t pg = t->pg;
-    struct m m;
+    struct m m, b;
     mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = RW,
                             .flags = MAP_SHARED});
     poke(&m, 1);
     poke(&m, pg + 1);
     poke(&m, 2 * pg + 1);
-    uint8_t *q = want_map(t, "mmap fixed over middle", OK, m.p + pg, pg, RW,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    field(t, "address", "middle page", "%s", q == m.p + pg ? "middle page" : "elsewhere");
-    memset(m.now + pg, 0, pg); /* the middle page is anonymous now */
+    if (other_file) {
+        mk(t, &b, (struct spec){.fsize = 2 * pg, .off = (off_t)pg, .len = pg,
+                                .prot = RW, .flags = MAP_SHARED | MAP_FIXED,
+                                .addr = m.p + pg, .seed = 2});
+        memcpy(m.now + pg, b.now, pg);
+    } else {
+        b.p = want_map(t, "mmap", OK, m.p + pg, pg, RW,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        memset(m.now + pg, 0, pg);
+    }
+    field(t, "address", "middle page", "%s", b.p == m.p + pg ? "middle page" : "elsewhere");
+    check_file_range(t, "replaced page in the first file", &m, pg, pg);
     check_mapping(t, "bytes", &m);
-    m.p[pg + 2] = 0x11; /* anonymous: never reaches the file */
+    m.p[pg + 2] = 0x11; /* never reaches the first file */
     m.now[pg + 2] = 0x11;
+    if (other_file)
+        model_set(&b, 2, 0x11);
     check_mapping(t, "bytes after write", &m);
     unmap(t, m.p, 3 * pg);
-    check_file(t, "file after munmap", &m);
+    check_file(t, "first file after munmap", &m);
+    if (other_file)
+        check_file(t, "second file after munmap", &b);
 }
 
 enum { NR_OWN, NR_KERNEL, NR_FREE };
@@ -1060,6 +1086,8 @@ static void sc_prot_read_write(struct t *t, intptr_t k)
 {
     struct m m;
     mk_kind(t, &m, k, 2, PROT_READ);
+    want_fault(t, "write untouched page", m.p, t->pg + 100, WRITE, SIGSEGV,
+               SEGV_ACCERR);
     check_mapping(t, "bytes", &m);
     want_fault(t, "write", m.p, t->pg + 100, WRITE, SIGSEGV, SEGV_ACCERR);
     want_access(t, "read", m.p, t->pg + 100, READ, m.now[t->pg + 100]);
@@ -1168,6 +1196,36 @@ static void sc_prot_exec(struct t *t, intptr_t arg)
                             .prot = PROT_READ | PROT_EXEC, .flags = MAP_PRIVATE});
     check_mapping(t, "bytes", &m);
     unmap(t, m.p, m.len);
+}
+
+/* Pages written, then mprotect(PROT_READ or PROT_NONE): the writes still
+ * reach the file at munmap (and at msync before it). */
+static void sc_mprotect_after_write(struct t *t, intptr_t prot)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    poke(&m, 1);
+    poke(&m, 2 * pg + 2);
+    ret(t, "mprotect", t->ops->mprotect(m.p, m.len, (int)prot), "0");
+    ret(t, "msync", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    ret(t, "mprotect RW", t->ops->mprotect(m.p + pg, pg, RW), "0");
+    poke(&m, pg + 3);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* PROT_WRITE alone on a shared file (x86 reads too); writes reach it. */
+static void sc_prot_write_only(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, PROT_WRITE);
+    poke(&m, 5);
+    poke(&m, t->pg + 6);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
 }
 
 /* ================================================================== */
@@ -1426,6 +1484,161 @@ static void sc_shared_child_maps_file(struct t *t, intptr_t arg)
          V(m.now[pg + 1]));
     model_set(&m, 2 * pg + 2, 0x42);
     check_mapping(t, "parent sees child's write", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* A private mapping's untouched pages show a shared mapping's writes to
+ * the same file (Linux maps them from the one page cache); a page the
+ * private mapping has written is its own. */
+static void sc_private_sees_shared(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m a, b;
+    mk_kind(t, &a, K_FILE_SHARED, 3, RW);
+    b = a;
+    b.flags = MAP_PRIVATE;
+    b.now = copy(t, a.now, a.len);
+    b.p = want_map(t, "private mmap", OK, NULL, a.len, RW, MAP_PRIVATE, a.fd, 0);
+    field(t, "private reads page 1", X(b.now[pg + 7]), "%02x", b.p[pg + 7]);
+    poke(&b, 2 * pg + 7); /* the private copy of page 2 */
+    poke(&a, 7);          /* page 0: never read by the private mapping */
+    poke(&a, pg + 7);     /* page 1: read (not written) by it */
+    poke(&a, 2 * pg + 8); /* page 2: the private mapping has its own */
+    b.now[7] = a.now[7];
+    b.now[pg + 7] = a.now[pg + 7];
+    check_mapping(t, "private mapping", &b);
+    check_mapping(t, "shared mapping", &a);
+    unmap(t, b.p, b.len);
+    unmap(t, a.p, a.len);
+    check_file(t, "file after munmap", &a);
+}
+
+/* A page written, written back by msync, then written again: the second
+ * write reaches the file too (the page is tracked dirty again). */
+static void sc_shared_write_after_msync(struct t *t, intptr_t flags)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    for (int round = 0; round < 3; round++) {
+        poke(&m, 9);
+        poke(&m, pg + 10 + (size_t)round);
+        ret(t, "msync", t->ops->msync(m.p, m.len, (int)flags), "0");
+        check_file(t, "file after msync", &m);
+    }
+    poke(&m, 9);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* msync(MS_INVALIDATE) keeps pages the mapping has written. */
+static void sc_msync_invalidate_dirty(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    check_mapping(t, "bytes", &m);
+    poke(&m, 11);
+    ret(t, "msync MS_INVALIDATE", t->ops->msync(m.p, m.len, MS_INVALIDATE), "0");
+    check_mapping(t, "bytes after MS_INVALIDATE", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Child of sc_shared_child_own_mapping: map the file, write, _exit
+ * without munmap, while the parent keeps its own mapping. */
+static long long map_write_underscore_exit_child(void *arg)
+{
+    struct fork_args *a = arg;
+    int fd = open(a->path, O_RDWR);
+    if (fd < 0)
+        return -1;
+    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
+    close(fd);
+    if (q == MAP_FAILED)
+        return -2;
+    for (size_t i = 0; i < 3; i++)
+        q[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    return 0; /* spawn() reports and _exit()s */
+}
+
+/* A child maps the file itself, writes and _exits without munmap; the
+ * parent, which has its own mapping of the file, sees the bytes, and they
+ * are in the file once the parent unmaps. */
+static void sc_shared_child_own_mapping(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    struct fork_args a = {m.p, pg, NULL, t->ops, m.path, 0};
+    reap(t, "child", spawn(t, m.p, map_write_underscore_exit_child, &a, NULL), V(0));
+    for (size_t i = 0; i < 3; i++)
+        model_set(&m, i * pg + i + 1, (uint8_t)(0xC0 + i));
+    check_mapping(t, "parent sees", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after parent's munmap", &m);
+}
+
+/* Two files mapped side by side (one MAP_FIXED right after the other):
+ * mprotect, msync and munmap across both act on both, each file gets its
+ * own writes. */
+static void sc_two_files_adjacent(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m a, b;
+    mk(t, &a, (struct spec){.fsize = 4 * pg, .len = 4 * pg, .prot = RW,
+                            .flags = MAP_SHARED, .seed = 1});
+    mk(t, &b, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW,
+                            .flags = MAP_SHARED | MAP_FIXED, .addr = a.p + 2 * pg,
+                            .seed = 2});
+    a.len = 2 * pg; /* the second file now holds a's last two pages */
+    poke(&a, 3);
+    poke(&a, pg + 4);
+    poke(&b, 5);
+    poke(&b, pg + 6);
+    ret(t, "msync across both", t->ops->msync(a.p + pg, 2 * pg, MS_SYNC), "0");
+    check_file_range(t, "first file's page 1 after msync", &a, pg, pg);
+    check_file_range(t, "second file's page 0 after msync", &b, 0, pg);
+    ret(t, "mprotect across both", t->ops->mprotect(a.p + pg, 2 * pg, PROT_READ), "0");
+    want_fault(t, "write first's page 1", a.p, pg + 1, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_fault(t, "write second's page 0", a.p, 2 * pg + 1, WRITE, SIGSEGV,
+               SEGV_ACCERR);
+    ret(t, "mprotect RW", t->ops->mprotect(a.p, 4 * pg, RW), "0");
+    poke(&a, pg + 8);
+    poke(&b, 8);
+    ret(t, "munmap across both", t->ops->munmap(a.p + pg, 2 * pg), "0");
+    check_file_range(t, "first file's page 1 after munmap", &a, pg, pg);
+    check_file_range(t, "second file's page 0 after munmap", &b, 0, pg);
+    want_fault(t, "read first's page 1", a.p, pg + 1, READ, SIGSEGV, SEGV_MAPERR);
+    want_fault(t, "read second's page 0", a.p, 2 * pg + 1, READ, SIGSEGV, SEGV_MAPERR);
+    want_bytes(t, "first's page 0", a.p, a.now, pg);
+    want_bytes(t, "second's page 1", b.p + pg, b.now + pg, pg);
+    poke(&a, 9);
+    poke(&b, pg + 9);
+    unmap(t, a.p, 4 * pg);
+    check_file(t, "first file after munmap", &a);
+    check_file(t, "second file after munmap", &b);
+}
+
+/* Many pages of a shared file written and read back, with msync in the
+ * middle (under a memory budget this also exercises eviction). */
+static void sc_shared_many_pages(struct t *t, intptr_t pages)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, (size_t)pages, RW);
+    for (size_t i = 0; i < (size_t)pages; i++)
+        poke(&m, i * pg + i % pg);
+    check_mapping(t, "bytes", &m);
+    ret(t, "msync", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    for (size_t i = 0; i < (size_t)pages; i += 3)
+        poke(&m, i * pg + (i + 1) % pg);
+    check_mapping(t, "bytes after more writes", &m);
     unmap(t, m.p, m.len);
     check_file(t, "file after munmap", &m);
 }
@@ -1766,6 +1979,26 @@ static void sc_syscall_past_eof(struct t *t, intptr_t type)
     check_file(t, "file after munmap", &m);
 }
 
+/* read(2) into a PROT_READ mapping and write(2) from a PROT_NONE one:
+ * EFAULT, nothing changes. */
+static void sc_syscall_forbidden(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, k, 2, PROT_READ);
+    int src = tmp_file(t, 2 * pg, 3, NULL);
+    int dst = tmp_file(t, 0, SPARSE, NULL);
+    ret(t, "pread into PROT_READ", pread(src, m.p + 10, pg, 0), E(EFAULT));
+    ret(t, "mprotect PROT_NONE", t->ops->mprotect(m.p, m.len, PROT_NONE), "0");
+    ret(t, "write from PROT_NONE", write(dst, m.p + pg, 10), E(EFAULT));
+    ret(t, "mprotect PROT_READ", t->ops->mprotect(m.p, m.len, PROT_READ), "0");
+    check_mapping(t, "bytes", &m);
+    ret(t, "write from PROT_READ", write(dst, m.p + pg, 10), "10");
+    want_file(t, "written file", dst, 0, 10, m.orig + pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
 /* ================================================================== */
 /* Scenarios: a large sparse file                                      */
 
@@ -1852,6 +2085,48 @@ static void um_stats_counts(struct t *t, intptr_t arg)
     ret(t, "um_stats(NULL, NULL)", um_stats(NULL, NULL), E(EINVAL));
 }
 
+/* A pool with a 64 KiB budget keeps a 1 MiB shared file mapping's data
+ * right while it evicts, and stays under its budget. */
+static void um_memory_limit(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg, len = 1 << 20;
+    char d[160];
+    um_pool_config cfg;
+    um_pool_config_init(&cfg);
+    cfg.memory_limit = 64 << 10;
+    um_pool *pool = um_pool_create(&cfg);
+    check(t, "um_pool_create", pool != NULL, um_error_message());
+    if (!pool)
+        stop(t);
+    struct m m;
+    memset(&m, 0, sizeof m);
+    m.len = m.fsize = len;
+    m.flags = MAP_SHARED;
+    m.fd = tmp_file(t, len, 1, m.path);
+    m.file = pattern(t, len, 1, 0);
+    m.orig = copy(t, m.file, len);
+    m.now = copy(t, m.file, len);
+    m.p = um_mmap_pool(pool, NULL, len, RW, MAP_SHARED, m.fd, 0);
+    check(t, "um_mmap_pool", m.p != MAP_FAILED, um_error_message());
+    if (m.p == MAP_FAILED)
+        stop(t);
+    for (size_t x = 0; x < len; x += pg)
+        poke(&m, x + x / pg % pg);
+    check_mapping(t, "bytes", &m);
+    struct um_stats s;
+    ret(t, "um_stats", um_stats(pool, &s), "0");
+    snprintf(d, sizeof d, "%llu", (unsigned long long)s.evictions);
+    check(t, "pages were evicted", s.evictions > 0, d);
+    snprintf(d, sizeof d, "%llu resident, %llu at the peak",
+             (unsigned long long)s.resident_bytes,
+             (unsigned long long)s.peak_resident_bytes);
+    check(t, "resident within the budget", s.resident_bytes <= cfg.memory_limit, d);
+    unmap(t, m.p, len);
+    check_file(t, "file after munmap", &m);
+    ret(t, "um_pool_destroy", um_pool_destroy(pool), "0");
+}
+
 /* um_error_message explains failures, specifically. */
 static void um_error_messages(struct t *t, intptr_t arg)
 {
@@ -1921,7 +2196,8 @@ static const struct scenario scenarios[] = {
     S("shared_validate_map_sync", sc_shared_validate_unknown, MAP_SYNC),
     S("fixed_in_own_reservation", sc_fixed, 0),
     S("fixed_in_kernel_reservation", sc_fixed, 1),
-    S("fixed_replaces_middle_page", sc_fixed_replace_middle, 0),
+    S("fixed_anon_replaces_middle_page", sc_fixed_replace_middle, 0),
+    S("fixed_file_replaces_middle_page", sc_fixed_replace_middle, 1),
     S("fixed_noreplace_over_own", sc_fixed_noreplace, NR_OWN),
     S("fixed_noreplace_over_kernel", sc_fixed_noreplace, NR_KERNEL),
     S("fixed_noreplace_free", sc_fixed_noreplace, NR_FREE),
@@ -1970,6 +2246,9 @@ static const struct scenario scenarios[] = {
     S("mprotect_middle_page_private", sc_mprotect_partial, MAP_PRIVATE),
     S("mprotect_errors", sc_mprotect_errors, 0),
     S("prot_exec", sc_prot_exec, 0),
+    S("prot_write_only", sc_prot_write_only, 0),
+    S("mprotect_read_after_write", sc_mprotect_after_write, PROT_READ),
+    S("mprotect_none_after_write", sc_mprotect_after_write, PROT_NONE),
     /* private */
     S("private_cow_never_reaches_file", sc_private_cow, 0),
     S("private_two_mappings", sc_private_two_maps, 0),
@@ -1988,6 +2267,12 @@ static const struct scenario scenarios[] = {
     S("shared_fork_anon", sc_shared_fork, K_ANON_SHARED),
     S("shared_fork_file", sc_shared_fork, K_FILE_SHARED),
     S("shared_child_maps_same_file", sc_shared_child_maps_file, 0),
+    S("shared_child_own_mapping_underscore_exit", sc_shared_child_own_mapping, 0),
+    S("private_sees_shared_writes_until_cow", sc_private_sees_shared, 0),
+    S("shared_write_after_msync_sync", sc_shared_write_after_msync, MS_SYNC),
+    S("shared_write_after_msync_async", sc_shared_write_after_msync, MS_ASYNC),
+    S("two_files_adjacent", sc_two_files_adjacent, 0),
+    S("shared_many_pages", sc_shared_many_pages, 300),
     /* end of file */
     S("eof_partial_page_private", sc_eof_partial, MAP_PRIVATE),
     S("eof_partial_page_shared", sc_eof_partial, MAP_SHARED),
@@ -2015,6 +2300,7 @@ static const struct scenario scenarios[] = {
     S("msync_invalidate_shared_ro", sc_msync_invalidate, INV_SHARED_RO),
     S("msync_invalidate_shared_rw", sc_msync_invalidate, INV_SHARED_RW),
     S("msync_invalidate_private_ro", sc_msync_invalidate, INV_PRIVATE_RO),
+    S("msync_invalidate_keeps_dirty", sc_msync_invalidate_dirty, 0),
     S("msync_anon_private", sc_msync_anon, K_ANON_PRIVATE),
     S("msync_anon_shared", sc_msync_anon, K_ANON_SHARED),
     /* madvise */
@@ -2037,18 +2323,24 @@ static const struct scenario scenarios[] = {
     S("read_into_anon_shared", sc_read_into_map, K_ANON_SHARED),
     S("syscall_past_eof_shared", sc_syscall_past_eof, MAP_SHARED),
     S("syscall_past_eof_private", sc_syscall_past_eof, MAP_PRIVATE),
+    S("syscall_forbidden_file_shared", sc_syscall_forbidden, K_FILE_SHARED),
+    S("syscall_forbidden_anon_private", sc_syscall_forbidden, K_ANON_PRIVATE),
     /* large */
     S("sparse_64g_shared", sc_sparse_64g, 0),
     /* usermap-only */
     U("usermap_only_stats_lazy_1g", um_stats_lazy),
     U("usermap_only_stats_counts", um_stats_counts),
     U("usermap_only_error_messages", um_error_messages),
+    U("usermap_only_memory_limit", um_memory_limit),
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
 /* ================================================================== */
 /* The runner                                                          */
+
+/* Seconds one side of a scenario may take (each child in it has 20). */
+#define SIDE_TIMEOUT 30
 
 static size_t g_pg;
 static char g_dir[512];
@@ -2084,7 +2376,7 @@ static void run_side(const struct scenario *s, const struct ops *ops,
         t.o = o;
         t.pg = g_pg;
         t.dir = g_dir;
-        alarm(120);
+        alarm(SIDE_TIMEOUT);
         if (setjmp(t.stop) == 0)
             s->fn(&t, s->arg);
         cleanup(&t);
