@@ -38,6 +38,11 @@ struct um_cache {
     size_t window_len;
     struct um_store *store;
     struct um_readahead readahead;
+    struct fills_in_flight {    /* runs being read now, so no one reads them twice */
+        pthread_mutex_t lock;
+        pthread_cond_t done;
+        struct um_range run[8];   /* end 0: a free slot */
+    } in_flight;
     struct um_cache *next;
 };
 
@@ -113,6 +118,8 @@ static void free_cache(struct um_cache *c)
 {
     prefetch_forget(c->pool, c);
     readahead_destroy(&c->readahead);
+    pthread_mutex_destroy(&c->in_flight.lock);
+    pthread_cond_destroy(&c->in_flight.done);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
     if (c->memfd >= 0)
@@ -138,6 +145,8 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
     c->size = size;
     c->page_size = pool->cfg.page_size;
     readahead_init(&c->readahead);
+    pthread_mutex_init(&c->in_flight.lock, NULL);
+    pthread_cond_init(&c->in_flight.done, NULL);
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {
@@ -296,9 +305,12 @@ bool cache_has_store_writes(const struct um_cache *c)
 
 /* ---------------------------------------------------------------- fill */
 
-/* Fills are read and installed in runs of up to this many bytes: one
- * store read and one UFFDIO_COPY per run, not per page. */
-#define FILL_BATCH ((size_t)2 << 20)
+/* Fills are read and installed in runs of up to this many bytes (or one
+ * usermap page, if larger): one store read and one UFFDIO_COPY per run,
+ * not per page, yet short enough that a fault waiting for a run the fill
+ * threads are reading does not wait long. */
+#define FILL_BATCH ((size_t)256 << 10)
+#define MAX_FILL_BATCH ((size_t)2 << 20)    /* the largest usermap page */
 
 static void count_placed(struct um_cache *c, long placed)
 {
@@ -339,6 +351,52 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     return placed < 0 ? (int)placed : pages;
 }
 
+#define IN_FLIGHT_SLOTS (sizeof(((struct fills_in_flight *)0)->run) / sizeof(struct um_range))
+
+/*
+ * Claims [start, end) for reading, after waiting for any overlapping run
+ * that another thread is reading (a fault on a page the fill threads are
+ * bringing in waits for them rather than reading it again).  Returns the
+ * slot to release, or -1 when every slot is taken (then read unclaimed:
+ * installing is atomic, so a duplicate read costs time, not correctness).
+ * *waited says the pages may have changed meanwhile.
+ */
+static int claim_run(struct um_cache *c, uint64_t start, uint64_t end, bool *waited)
+{
+    struct fills_in_flight *f = &c->in_flight;
+    int slot = -1;
+
+    *waited = false;
+    pthread_mutex_lock(&f->lock);
+    for (unsigned i = 0; i < IN_FLIGHT_SLOTS; i++) {
+        if (f->run[i].end && f->run[i].start < end && start < f->run[i].end) {
+            pthread_cond_wait(&f->done, &f->lock);
+            *waited = true;
+            i = (unsigned)-1;   /* the table changed: look again */
+        }
+    }
+    for (unsigned i = 0; i < IN_FLIGHT_SLOTS && slot < 0; i++) {
+        if (!f->run[i].end) {
+            f->run[i] = (struct um_range){ start, end };
+            slot = (int)i;
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    return slot;
+}
+
+static void release_run(struct um_cache *c, int slot)
+{
+    struct fills_in_flight *f = &c->in_flight;
+
+    if (slot < 0)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->run[slot] = (struct um_range){ 0, 0 };
+    pthread_cond_broadcast(&f->done);
+    pthread_mutex_unlock(&f->lock);
+}
+
 /* Whether any system page of [first, first+n) is missing, per mincore. */
 static bool any_missing(const unsigned char *vec, size_t first, size_t n)
 {
@@ -348,38 +406,60 @@ static bool any_missing(const unsigned char *vec, size_t first, size_t n)
     return false;
 }
 
-/* Fills the missing usermap pages of [start, end), at most FILL_BATCH
- * bytes, in contiguous runs. */
-static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
+/*
+ * Finds the first run of usermap pages with something missing in
+ * [pos, end) (at most MAX_FILL_BATCH bytes).  False if all is present.
+ */
+static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
+                             uint64_t *run_start, uint64_t *run_end)
 {
     size_t sys = um_system_page();
-    unsigned char vec[FILL_BATCH / 4096];
-    uint64_t run = UINT64_MAX, p;
-    int filled = 0, rc;
+    unsigned char vec[MAX_FILL_BATCH / 4096];
+    uint64_t p;
 
-    /* Unknown residency is treated as missing: installing skips pages
-     * that turn out to be there. */
-    if (mincore(c->window + start, (size_t)(end - start), vec) < 0)
+    /* Unknown residency counts as missing: installing skips pages that
+     * turn out to be there. */
+    if (mincore(c->window + pos, (size_t)(end - pos), vec) < 0)
         memset(vec, 0, sizeof(vec));
-    for (p = start; p < end; p += c->page_size) {
+    for (p = pos; p < end; p += c->page_size) {
         uint64_t pend = p + c->page_size < end ? p + c->page_size : end;
-        bool missing = any_missing(vec, (size_t)(p - start) / sys, (size_t)(pend - p) / sys);
-
-        if (missing && run == UINT64_MAX)
-            run = p;
-        if (!missing && run != UINT64_MAX) {
-            rc = fill_run(c, run, (size_t)(p - run), prefetch);
-            if (rc < 0)
-                return rc;
-            filled += rc;
-            run = UINT64_MAX;
-        }
+        if (any_missing(vec, (size_t)(p - pos) / sys, (size_t)(pend - p) / sys))
+            break;
     }
-    if (run != UINT64_MAX) {
-        rc = fill_run(c, run, (size_t)(end - run), prefetch);
+    if (p >= end)
+        return false;
+    *run_start = p;
+    for (; p < end; p += c->page_size) {
+        uint64_t pend = p + c->page_size < end ? p + c->page_size : end;
+        if (!any_missing(vec, (size_t)(p - pos) / sys, (size_t)(pend - p) / sys))
+            break;
+    }
+    *run_end = p < end ? p : end;
+    return true;
+}
+
+/* Fills the missing usermap pages of [start, end), at most one batch,
+ * one contiguous run at a time. */
+static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
+{
+    uint64_t pos = start, run_start, run_end;
+    int filled = 0;
+
+    while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
+        bool waited;
+        int slot = claim_run(c, run_start, run_end, &waited), rc;
+
+        if (waited) {           /* someone else filled part of it: look again */
+            release_run(c, slot);
+            pos = run_start;
+            continue;
+        }
+        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch);
+        release_run(c, slot);
         if (rc < 0)
             return rc;
         filled += rc;
+        pos = run_end;
     }
     return filled;
 }
@@ -391,12 +471,14 @@ int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     uint64_t end = round_up(off + len, page);
     /* Pages wholly past the end of the file are the kernel's SIGBUS. */
     uint64_t limit = round_up(c->size, um_system_page());
+    uint64_t batch = page > FILL_BATCH ? page : FILL_BATCH;
     int filled = 0;
 
     if (end > limit)
         end = limit;
-    for (uint64_t b = start; b < end; b += FILL_BATCH) {
-        int rc = fill_batch(c, b, b + FILL_BATCH < end ? b + FILL_BATCH : end, prefetch);
+
+    for (uint64_t b = start; b < end; b += batch) {
+        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch);
         if (rc < 0)
             return rc;
         filled += rc;
