@@ -527,6 +527,12 @@ static int scan_region(void *arg, const struct um_region *r)
     return rc < 0 ? rc : 0;
 }
 
+/* Whether r is a mapping through which pages of cache arg get dirty. */
+static int has_writer(void *arg, const struct um_region *r)
+{
+    return r->cache == arg && region_writes_back(r);
+}
+
 /* Adds the pages of [lo, hi) present in the memfd (SEEK_DATA). */
 static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_ranges *out)
 {
@@ -562,7 +568,7 @@ static int collect_dirty(struct um_cache *c, uint64_t lo, uint64_t hi, bool rese
     int rc;
 
     if (!um_engine->tracks_writes)
-        return add_present(c, lo, hi, out);
+        return region_for_each(has_writer, c) ? add_present(c, lo, hi, out) : 0;
     rc = region_for_each(scan_region, &s);
     *out = s.found;
     if (rc == 0)
@@ -714,10 +720,13 @@ void cache_writeback_everything(void)
         cache_writeback(c, 0, c->size);
 }
 
+/* Only caches the other process can write to need comparing: with no
+ * writable shared mapping, its copy of the pages stays clean. */
 void cache_mark_all_forked(void)
 {
     for (struct um_cache *c = caches; c; c = c->next)
-        c->forked = true;
+        if (region_for_each(has_writer, c))
+            c->forked = true;
 }
 
 int cache_rewatch_all(void)

@@ -68,7 +68,8 @@ int cache_sync(struct um_cache *c);
 /* Writes back every cache's dirty pages (at exit).  Best effort. */
 void cache_writeback_everything(void);
 
-/* Marks every cache as shared with another process (called around fork). */
+/* Marks every cache with writable shared mappings as shared with another
+ * process (called around fork). */
 void cache_mark_all_forked(void);
 
 /* Re-watches every cache's window in a forked child.  0 or -errno. */

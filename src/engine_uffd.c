@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "error.h"
 #include "linux_compat.h"
+#include "pagemap.h"
 
 /* Features usermap needs, and those it uses when the kernel has them. */
 #define NEEDED_FEATURES UFFD_FEATURE_MISSING_SHMEM
@@ -34,7 +35,6 @@
 #define OPTIONAL_FEATURES (TRACKING_FEATURES | UFFD_FEATURE_POISON)
 
 static int uffd = -1;
-static int pagemap_fd = -1;
 static uint64_t features;   /* what the handshake enabled */
 static long system_page;
 
@@ -245,30 +245,9 @@ static int uffd_wake(void *addr, size_t len)
 static int uffd_collect_written(void *addr, size_t len, bool reset,
                                 um_range_fn fn, void *arg)
 {
-    struct page_region vec[256];
-    struct pm_scan_arg scan = {
-        .size = sizeof(scan),
-        .flags = reset ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
-        .start = (uintptr_t)addr,
-        .end = (uintptr_t)addr + len,
-        .vec = (uintptr_t)vec,
-        .vec_len = sizeof(vec) / sizeof(vec[0]),
-        .category_mask = PAGE_IS_WRITTEN,
-        .return_mask = PAGE_IS_WRITTEN,
-    };
+    struct pagemap_query q = { .all = PAGE_IS_WRITTEN, .reset_written = reset };
 
-    while (scan.start < scan.end) {
-        int n = ioctl(pagemap_fd, PAGEMAP_SCAN, &scan);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        for (int i = 0; i < n; i++)
-            fn(arg, (uintptr_t)vec[i].start, (uintptr_t)vec[i].end);
-        scan.start = scan.walk_end;
-    }
-    return 0;
+    return pagemap_scan(addr, len, &q, fn, arg);
 }
 
 /* Opens the descriptors and starts the thread; shared by first start and
@@ -278,11 +257,6 @@ static int bring_up(void)
     uffd = open_configured_uffd(features);
     if (uffd < 0)
         return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
-    if (uffd_engine.tracks_writes) {
-        pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-        if (pagemap_fd < 0)
-            uffd_engine.tracks_writes = false;
-    }
     return start_handler_thread();
 }
 
@@ -290,9 +264,8 @@ static int bring_up(void)
 static int uffd_restart_in_child(void)
 {
     close(uffd);
-    if (pagemap_fd >= 0)
-        close(pagemap_fd);
-    uffd = pagemap_fd = -1;
+    uffd = -1;
+    pagemap_reopen_in_child();
     return bring_up();
 }
 
@@ -337,7 +310,7 @@ const struct um_engine *um_engine_uffd_start(void)
     }
     features = NEEDED_FEATURES | (available & OPTIONAL_FEATURES);
     uffd_engine.tracks_writes =
-        (features & TRACKING_FEATURES) == TRACKING_FEATURES;
+        (features & TRACKING_FEATURES) == TRACKING_FEATURES && pagemap_available();
     if (bring_up() < 0)
         return NULL;
     return &uffd_engine;
