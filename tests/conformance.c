@@ -1082,6 +1082,48 @@ static void sc_offset(struct t *t, intptr_t type)
     exercise(t, &m);
 }
 
+/* Lengths that are not page multiples cover the whole last page, for
+ * mmap, mprotect, msync and munmap alike. */
+static void sc_unaligned_lengths(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    uint8_t *p = want_map(t, "mmap 2 pages + 1", OK, NULL, 2 * pg + 1, RW,
+                          MAP_SHARED, m.fd, 0);
+    field(t, "byte in the rounded-up page", X(m.file[2 * pg + 100]), "%02x",
+          p[2 * pg + 100]);
+    ret(t, "mprotect 1 page + 1", t->ops->mprotect(p, pg + 1, PROT_READ), "0");
+    want_fault(t, "write page 1", p, pg + 5, WRITE, SIGSEGV, SEGV_ACCERR);
+    p[2 * pg + 7] = 0x3c;
+    model_set(&m, 2 * pg + 7, 0x3c);
+    ret(t, "msync 1 byte", t->ops->msync(p + 2 * pg, 1, MS_SYNC), "0");
+    check_file_range(t, "file's page 2 after msync", &m, 2 * pg, pg);
+    ret(t, "munmap 2 pages + 1", t->ops->munmap(p, 2 * pg + 1), "0");
+    want_fault(t, "read the rounded-up page after munmap", p, 2 * pg + 100, READ,
+               SIGSEGV, SEGV_MAPERR);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* 16 GiB of private anonymous memory (MAP_NORESERVE): a few bytes far
+ * apart, zeros elsewhere. */
+static void sc_anon_large(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t len = 16 * GIB;
+    uint8_t *p = want_map(t, "mmap 16 GiB", OK, NULL, len, RW,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    p[5] = 0x11;
+    p[len / 3] = 0x22;
+    p[len - 1] = 0x33;
+    field(t, "bytes", "11 22 33", "%02x %02x %02x", p[5], p[len / 3], p[len - 1]);
+    field(t, "untouched bytes", "00 00", "%02x %02x", p[len / 2], p[len - t->pg - 1]);
+    unmap(t, p, len);
+}
+
 /* ================================================================== */
 /* Scenarios: protection                                               */
 
@@ -1191,15 +1233,19 @@ static void sc_mprotect_errors(struct t *t, intptr_t arg)
     unmap(t, m.p, 2 * pg);
 }
 
-/* PROT_EXEC of a file, as the kernel allows it. */
+/* PROT_EXEC of a file: whatever the kernel says (EPERM on a noexec
+ * mount), and the file's bytes when it maps. */
 static void sc_prot_exec(struct t *t, intptr_t arg)
 {
     (void)arg;
-    struct m m;
-    mk(t, &m, (struct spec){.fsize = 2 * t->pg, .len = 2 * t->pg,
-                            .prot = PROT_READ | PROT_EXEC, .flags = MAP_PRIVATE});
-    check_mapping(t, "bytes", &m);
-    unmap(t, m.p, m.len);
+    size_t len = 2 * t->pg;
+    int fd = tmp_file(t, len, 1, NULL);
+    uint8_t *p = want_map(t, "mmap", NULL, NULL, len, PROT_READ | PROT_EXEC,
+                          MAP_PRIVATE, fd, 0);
+    if (!p)
+        return;
+    want_bytes(t, "bytes", p, pattern(t, len, 1, 0), len);
+    unmap(t, p, len);
 }
 
 /* Pages written, then mprotect(PROT_READ or PROT_NONE): the writes still
@@ -2234,6 +2280,8 @@ static const struct scenario scenarios[] = {
     S("offset_far_past_eof", sc_offset_far, 0),
     S("offset_3_pages_private", sc_offset, MAP_PRIVATE),
     S("offset_3_pages_shared", sc_offset, MAP_SHARED),
+    S("unaligned_lengths", sc_unaligned_lengths, 0),
+    S("anon_large_16g", sc_anon_large, 0),
     /* protection */
     S("prot_read_write_file_private", sc_prot_read_write, K_FILE_PRIVATE),
     S("prot_read_write_file_shared", sc_prot_read_write, K_FILE_SHARED),
