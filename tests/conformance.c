@@ -1669,7 +1669,8 @@ static void sc_two_files_adjacent(struct t *t, intptr_t arg)
     want_bytes(t, "second's page 1", b.p + pg, b.now + pg, pg);
     poke(&a, 9);
     poke(&b, pg + 9);
-    unmap(t, a.p, 4 * pg);
+    unmap(t, a.p, pg); /* around the hole, which is no longer ours */
+    unmap(t, a.p + 3 * pg, pg);
     check_file(t, "first file after munmap", &a);
     check_file(t, "second file after munmap", &b);
 }
@@ -1812,7 +1813,11 @@ static void sc_munmap_split(struct t *t, intptr_t which)
     want_access(t, "child reads a remaining page", m.p,
                 ((size_t)which + 1) % 3 * pg + 20, READ,
                 m.now[((size_t)which + 1) % 3 * pg + 20]);
-    ret(t, "munmap the rest", t->ops->munmap(m.p, m.len), "0");
+    /* the rest piece by piece: the hole may hold someone else's mapping by
+     * now (ASan's runtime maps pages where it finds room) */
+    for (size_t i = 0; i < 3; i++)
+        if (i != (size_t)which)
+            ret(t, "munmap a remaining page", t->ops->munmap(m.p + i * pg, pg), "0");
     check_file(t, "file after munmap", &m);
 }
 
@@ -1825,7 +1830,7 @@ static void sc_munmap_unmapped(struct t *t, intptr_t arg)
     poke(&m, 1);
     unmap(t, m.p, m.len);
     ret(t, "munmap again", t->ops->munmap(m.p, m.len), "0");
-    ret(t, "munmap again, first page", t->ops->munmap(m.p, t->pg), "0");
+    ret(t, "munmap page 0 (never mapped)", t->ops->munmap(NOWHERE, t->pg), "0");
     check_file(t, "file", &m);
 }
 
