@@ -50,6 +50,11 @@
  * safe to test twice: under ASan, the runtime's own mmap can fill it.) */
 #define NOWHERE ((void *)0)
 
+/* Seconds one side of a scenario may take, and each child in it: a hang
+ * becomes a failure ("killed by SIGALRM (timed out)"). */
+#define SIDE_TIMEOUT 20
+#define CHILD_TIMEOUT 10
+
 /* ================================================================== */
 /* The two tables of operations                                       */
 
@@ -550,7 +555,7 @@ static int await(int fd)
 {
     struct pollfd pf = {fd, POLLIN, 0};
     char c;
-    if (poll(&pf, 1, 20000) != 1)
+    if (poll(&pf, 1, CHILD_TIMEOUT * 1000) != 1)
         return -1;
     return read(fd, &c, 1) == 1 ? 0 : -1;
 }
@@ -565,7 +570,7 @@ typedef long long (*child_fn)(void *arg);
 
 /* Fork a child that runs FN(ARG) with SIGSEGV/SIGBUS handlers reporting
  * signal, si_code and si_addr - BASE; a child that returns reports the
- * value.  Every child has 20 s. */
+ * value.  Every child has CHILD_TIMEOUT seconds. */
 static struct child spawn(struct t *t, const void *base, child_fn fn, void *arg,
                           struct sync *s)
 {
@@ -595,7 +600,7 @@ static struct child spawn(struct t *t, const void *base, child_fn fn, void *arg,
         sigemptyset(&sa.sa_mask);
         sigaction(SIGSEGV, &sa, NULL);
         sigaction(SIGBUS, &sa, NULL);
-        alarm(20);
+        alarm(CHILD_TIMEOUT);
         child_report(fn(arg));
         _exit(0);
     }
@@ -2396,8 +2401,6 @@ static const struct scenario scenarios[] = {
 /* ================================================================== */
 /* The runner                                                          */
 
-/* Seconds one side of a scenario may take (each child in it has 20). */
-#define SIDE_TIMEOUT 30
 
 static size_t g_pg;
 static char g_dir[512];
