@@ -155,16 +155,17 @@ static void keep_piece(const struct um_region *piece)
 
 static int write_back_piece(void *arg, const struct um_region *piece)
 {
-    (void)arg;
     if (!region_writes_back(piece))
         return 0;
     return cache_writeback(piece->cache, piece->offset,
-                           region_offset_of(piece, piece->end));
+                           region_offset_of(piece, piece->end), *(bool *)arg);
 }
 
-static int write_back_range(uintptr_t start, uintptr_t end)
+/* protect: the range's page-table entries are about to be dropped while
+ * the mapping stays (see cache_writeback). */
+static int write_back_range(uintptr_t start, uintptr_t end, bool protect)
 {
-    int rc = region_for_each_in(start, end, write_back_piece, NULL);
+    int rc = region_for_each_in(start, end, write_back_piece, &protect);
 
     return rc < 0 ? um_fail(-rc, "cannot write dirty pages back: %s", strerror(-rc)) : 0;
 }
@@ -182,7 +183,7 @@ static void *place(struct request *rq)
 
     if (rq->map_fd < 0)
         kflags |= MAP_ANONYMOUS;
-    if (fixed && write_back_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len) < 0)
+    if (fixed && write_back_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len, false) < 0)
         return MAP_FAILED;
     p = mmap(rq->addr, rq->len, rq->prot, kflags, rq->map_fd, (off_t)rq->offset);
     if (p == MAP_FAILED) {
@@ -200,7 +201,7 @@ static void *place(struct request *rq)
         um_fail(ENOMEM, "out of memory recording a mapping of %zu bytes", rq->len);
         return MAP_FAILED;
     }
-    if (um_engine->watch(p, rq->len, region_writes_back(&rq->region)) < 0) {
+    if (um_engine->watch(p, rq->len, region_tracking(&rq->region)) < 0) {
         int err = errno;
         munmap(p, rq->len);
         region_remove_range(rq->region.start, rq->region.end, keep_piece);
@@ -394,7 +395,7 @@ UM_API int um_munmap(void *addr, size_t length)
     um_lock_exclusive();
     /* Written back while still mapped: dirty tracking lives in the
      * mapping's page tables, which munmap takes away. */
-    rc = write_back_range(start, end);
+    rc = write_back_range(start, end, false);
     if (rc == 0)
         region_for_each_in(start, end, uncount_anonymous, NULL);
     if (rc == 0 && munmap(addr, length) < 0)
@@ -418,7 +419,7 @@ static int sync_piece(void *arg, const struct um_region *piece)
     if (!piece->cache)
         return 0;
     if ((flags & (MS_SYNC | MS_ASYNC)) && region_writes_back(piece))
-        rc = cache_writeback(piece->cache, lo, hi);
+        rc = cache_writeback(piece->cache, lo, hi, false);
     if (rc == 0 && (flags & MS_INVALIDATE))
         rc = cache_invalidate(piece->cache, lo, hi);
     if (rc == 0 && (flags & MS_SYNC) && region_writes_back(piece))
@@ -549,7 +550,7 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
     if (started() && zaps_pages(advice) && call_range("madvise", addr, length, &start, &end) == 0) {
         int rc;
         um_lock_exclusive();
-        rc = write_back_range(start, end);
+        rc = write_back_range(start, end, true);
         if (rc == 0 && advice != MADV_PAGEOUT)
             region_for_each_in(start, end, uncount_anonymous, NULL);
         um_unlock();

@@ -14,11 +14,13 @@
 #include "addrspace.h"
 #include "cache.h"
 #include "error.h"
+#include "evict.h"
 #include "lifecycle.h"
 #include "pool.h"
 #include "prefetch.h"
 #include "ranges.h"
 #include "readahead.h"
+#include "pagemap.h"
 #include "region.h"
 #include "stats.h"
 #include "store.h"
@@ -95,7 +97,7 @@ static int map_window(struct um_cache *c, size_t len)
     if (w == MAP_FAILED)
         return um_fail(errno, "cannot map usermap's page cache window of %zu bytes: %s",
                        len, strerror(errno));
-    if (um_engine->watch(w, len, false) < 0) {
+    if (um_engine->watch(w, len, UM_TRACK_NONE) < 0) {
         int err = errno;
         munmap(w, len);
         errno = err;
@@ -117,6 +119,7 @@ static void unmap_window(struct um_cache *c)
 static void free_cache(struct um_cache *c)
 {
     prefetch_forget(c->pool, c);
+    evict_forget(c->pool, c);
     readahead_destroy(&c->readahead);
     pthread_mutex_destroy(&c->in_flight.lock);
     pthread_cond_destroy(&c->in_flight.done);
@@ -288,7 +291,7 @@ void cache_release(struct um_cache *c)
     /* Pages written by another process after fork are known only by
      * their bytes: the last chance to save them is now. */
     if (c->forked)
-        cache_writeback(c, 0, c->size);
+        cache_writeback(c, 0, c->size, false);
     unlink_cache(c);
     free_cache(c);
 }
@@ -312,12 +315,14 @@ bool cache_has_store_writes(const struct um_cache *c)
 #define FILL_BATCH ((size_t)256 << 10)
 #define MAX_FILL_BATCH ((size_t)2 << 20)    /* the largest usermap page */
 
-static void count_placed(struct um_cache *c, long placed)
+/* Settles a reservation of len bytes after placed of them came in. */
+static void count_placed(struct um_cache *c, size_t len, long placed)
 {
-    if (placed <= 0)
-        return;
-    __atomic_fetch_add(&c->resident, (uint64_t)placed, __ATOMIC_RELAXED);
-    stat_add_resident(&c->pool->counters, (uint64_t)placed);
+    uint64_t in = placed > 0 ? (uint64_t)placed : 0;
+
+    __atomic_fetch_add(&c->resident, in, __ATOMIC_RELAXED);
+    if (in < len)
+        evict_unreserve(c->pool, len - in);
 }
 
 /* Reads [off, off+len) from the store and installs it where pages are
@@ -330,24 +335,27 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     ssize_t got;
     long placed;
 
+    evict_reserve(c->pool, len);
     if (c->anonymous) {
         placed = um_engine->place_zero(c->window + off, len);
-        count_placed(c, placed);
+        count_placed(c, len, placed);
         return placed < 0 ? (int)placed : 0;
     }
     buf = scratch(len);
-    if (!buf)
-        return -ENOMEM;
-    got = c->store->ops->read(c->store, buf, len, off);
-    if (got < 0)
+    got = buf ? c->store->ops->read(c->store, buf, len, off) : -ENOMEM;
+    if (got < 0) {
+        evict_unreserve(c->pool, len);
         return (int)got;
+    }
     memset((char *)buf + got, 0, len - (size_t)got);
     stat_add(&counters->bytes_read, (uint64_t)got);
     stat_add(&counters->pages_filled, (uint64_t)pages);
     if (prefetch)
         stat_add(&counters->pages_prefetched, (uint64_t)pages);
     placed = um_engine->place(c->window + off, buf, len);
-    count_placed(c, placed);
+    count_placed(c, len, placed);
+    if (placed > 0)
+        evict_note_filled(c->pool, c, off, len);
     return placed < 0 ? (int)placed : pages;
 }
 
@@ -360,26 +368,38 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
  * slot to release, or -1 when every slot is taken (then read unclaimed:
  * installing is atomic, so a duplicate read costs time, not correctness).
  * *waited says the pages may have changed meanwhile.
+ *
+ * Evictions and write faults claim pages too (see cache_evict):
+ *   CLAIM_FILL   as above;
+ *   CLAIM_MUST   also waits for a free slot;
+ *   CLAIM_TRY    never waits: -1 if the pages or all slots are busy.  A
+ *                thread evicting to make room for its own claimed fill
+ *                must not wait, or it could wait for itself.
  */
-static int claim_run(struct um_cache *c, uint64_t start, uint64_t end, bool *waited)
+enum claim_mode { CLAIM_FILL, CLAIM_MUST, CLAIM_TRY };
+
+static int claim_run(struct um_cache *c, uint64_t start, uint64_t end, enum claim_mode mode,
+                     bool *waited)
 {
     struct fills_in_flight *f = &c->in_flight;
     int slot = -1;
 
     *waited = false;
     pthread_mutex_lock(&f->lock);
-    for (unsigned i = 0; i < IN_FLIGHT_SLOTS; i++) {
-        if (f->run[i].end && f->run[i].start < end && start < f->run[i].end) {
-            pthread_cond_wait(&f->done, &f->lock);
-            *waited = true;
-            i = (unsigned)-1;   /* the table changed: look again */
+    for (;;) {
+        bool busy = false;
+        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && !busy; i++)
+            busy = f->run[i].end && f->run[i].start < end && start < f->run[i].end;
+        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && slot < 0 && !busy; i++) {
+            if (!f->run[i].end) {
+                f->run[i] = (struct um_range){ start, end };
+                slot = (int)i;
+            }
         }
-    }
-    for (unsigned i = 0; i < IN_FLIGHT_SLOTS && slot < 0; i++) {
-        if (!f->run[i].end) {
-            f->run[i] = (struct um_range){ start, end };
-            slot = (int)i;
-        }
+        if (slot >= 0 || mode == CLAIM_TRY || (!busy && mode == CLAIM_FILL))
+            break;
+        pthread_cond_wait(&f->done, &f->lock);
+        *waited = *waited || busy;
     }
     pthread_mutex_unlock(&f->lock);
     return slot;
@@ -447,7 +467,7 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
 
     while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
         bool waited;
-        int slot = claim_run(c, run_start, run_end, &waited), rc;
+        int slot = claim_run(c, run_start, run_end, CLAIM_FILL, &waited), rc;
 
         if (waited) {           /* someone else filled part of it: look again */
             release_run(c, slot);
@@ -496,7 +516,8 @@ struct um_readahead *cache_readahead(struct um_cache *c)
 struct dirty_scan {
     struct um_cache *cache;
     uint64_t lo, hi;            /* cache offsets asked about */
-    bool reset;
+    bool reset;                 /* protect again where it costs no fault */
+    bool protect;               /* protect again everywhere */
     const struct um_region *region;
     struct um_ranges found;     /* cache offsets */
 };
@@ -522,8 +543,14 @@ static int scan_region(void *arg, const struct um_region *r)
     if (lo >= hi)
         return 0;
     s->region = r;
+    /* Protecting a synchronously tracked page again makes its next write
+     * a round trip to the handler: only worth it when the page is about to
+     * leave the page tables.  (A program writing while another msyncs in a
+     * loop would otherwise keep both busy.) */
     rc = um_engine->collect_written((void *)region_addr_of(r, lo), (size_t)(hi - lo),
-                                    s->reset, add_written, s);
+                                    region_tracking(r),
+                                    s->protect || (s->reset && region_tracking(r) != UM_TRACK_SYNC),
+                                    add_written, s);
     return rc < 0 ? rc : 0;
 }
 
@@ -562,9 +589,9 @@ static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_r
  * count as clean from now on).  Without tracking, every present page.
  */
 static int collect_dirty(struct um_cache *c, uint64_t lo, uint64_t hi, bool reset,
-                         struct um_ranges *out)
+                         bool protect, struct um_ranges *out)
 {
-    struct dirty_scan s = { .cache = c, .lo = lo, .hi = hi, .reset = reset };
+    struct dirty_scan s = { .cache = c, .lo = lo, .hi = hi, .reset = reset, .protect = protect };
     int rc;
 
     if (!um_engine->tracks_writes)
@@ -627,14 +654,14 @@ static int write_ranges(struct um_cache *c, struct um_ranges *list, bool only_if
     return 0;
 }
 
-int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi)
+int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
 {
     struct um_ranges dirty = { 0 };
     int rc;
 
     if (!cache_has_store_writes(c))
         return 0;
-    rc = collect_dirty(c, lo, hi, true, &dirty);
+    rc = collect_dirty(c, lo, hi, true, protect, &dirty);
     if (rc == 0) {
         ranges_merge(&dirty);
         rc = write_ranges(c, &dirty, false);
@@ -689,9 +716,9 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
         return 0;
     /* Where dirty pages cannot be told apart, save them all first. */
     if (!um_engine->tracks_writes || c->forked)
-        rc = cache_writeback(c, lo, hi);
+        rc = cache_writeback(c, lo, hi, false);
     else
-        rc = collect_dirty(c, lo, hi, false, &dirty);
+        rc = collect_dirty(c, lo, hi, false, false, &dirty);
     if (rc < 0)
         goto out;
     ranges_merge(&dirty);
@@ -717,7 +744,7 @@ int cache_sync(struct um_cache *c)
 void cache_writeback_everything(void)
 {
     for (struct um_cache *c = caches; c; c = c->next)
-        cache_writeback(c, 0, c->size);
+        cache_writeback(c, 0, c->size, false);
 }
 
 /* Only caches the other process can write to need comparing: with no
@@ -732,7 +759,110 @@ void cache_mark_all_forked(void)
 int cache_rewatch_all(void)
 {
     for (struct um_cache *c = caches; c; c = c->next)
-        if (c->window && um_engine->watch(c->window, c->window_len, false) < 0)
+        if (c->window && um_engine->watch(c->window, c->window_len, UM_TRACK_NONE) < 0)
             return -errno;
     return 0;
+}
+
+/* ------------------------------------------------------------ eviction */
+
+struct page_query {
+    struct um_cache *cache;
+    uint64_t off, end;
+    bool found;
+};
+
+/* Whether a writable shared mapping covers [off, end) of the cache:
+ * such pages could be written while they are being evicted. */
+static int writer_covers(void *arg, const struct um_region *r)
+{
+    struct page_query *q = arg;
+
+    return r->cache == q->cache && region_writes_back(r) && r->offset < q->end &&
+           q->off < region_offset_of(r, r->end);
+}
+
+bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len)
+{
+    struct page_query q = { c, off, off + len, false };
+
+    if (c->anonymous)
+        return false;
+    /* Writable mappings in a pool with a limit track writes synchronously
+     * (region_tracking), which makes their pages safe to evict. */
+    if (c->pool->cfg.memory_limit && um_engine->tracks_writes_sync)
+        return true;
+    return !region_for_each(writer_covers, &q);
+}
+
+/* A mapped page-table entry found: the page was touched.  Dropping the
+ * entry (it maps the memfd page, never a private copy: PAGE_IS_FILE)
+ * costs the next access a minor fault and makes the next look telling. */
+static void clear_reference(void *arg, uintptr_t start, uintptr_t end)
+{
+    struct page_query *q = arg;
+
+    q->found = true;
+    madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+static int look_for_reference(void *arg, const struct um_region *r)
+{
+    struct page_query *q = arg;
+    struct pagemap_query pq = { .all = PAGE_IS_PRESENT | PAGE_IS_FILE };
+    uint64_t lo, hi;
+
+    if (r->cache != q->cache)
+        return 0;
+    lo = q->off > r->offset ? q->off : r->offset;
+    hi = q->end < region_offset_of(r, r->end) ? q->end : region_offset_of(r, r->end);
+    if (lo < hi)
+        pagemap_scan((void *)region_addr_of(r, lo), (size_t)(hi - lo), &pq, clear_reference, q);
+    return 0;
+}
+
+bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len)
+{
+    struct page_query q = { c, off, off + len, false };
+
+    region_for_each(look_for_reference, &q);
+    return q.found;
+}
+
+/*
+ * Evicting a page that a mapping may write: the claim keeps write faults
+ * out (cache_begin_write) from the write-back to the punch, so that every
+ * write either lands before the write-back, which saves it, or waits and
+ * then lands on a fresh copy read back from the store.
+ */
+int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
+{
+    uint64_t before = __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
+    uint64_t end = off + len < round_up(c->size, um_system_page())
+                       ? off + len : round_up(c->size, um_system_page());
+    bool waited;
+    int slot = claim_run(c, off, end, CLAIM_TRY, &waited), rc;
+
+    *freed = 0;
+    if (slot < 0)
+        return -EBUSY;
+    rc = cache_writeback(c, off, end, true);
+    if (rc == 0)
+        rc = punch(c, off, end);
+    release_run(c, slot);
+    *freed = before - __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
+    return rc;
+}
+
+bool cache_begin_write(struct um_cache *c, uint64_t off, uint64_t len, int *slot)
+{
+    bool waited;
+
+    *slot = claim_run(c, off, off + len, CLAIM_MUST, &waited);
+    return !waited;
+}
+
+void cache_end_write(struct um_cache *c, int slot)
+{
+    release_run(c, slot);
 }

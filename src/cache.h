@@ -53,11 +53,38 @@ bool cache_has_store_writes(const struct um_cache *c);
  */
 int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch);
 
+/* Whether the pages [off, off+len) may be evicted now: pages no writable
+ * mapping can change, or whose writes are tracked synchronously. */
+bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len);
+
+/* Whether [off, off+len) was touched since last asked (it is mapped in
+ * some region); asking resets the answer. */
+bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len);
+
+/* Writes back and takes [off, off+len) out of memory; *freed says how
+ * many bytes left.  Returns 0, -EBUSY when the pages are being filled or
+ * written right now (try later), or another -errno. */
+int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed);
+
+/*
+ * A first write to a protected page [off, off+len) (UM_TRACK_SYNC): claims
+ * the pages so no eviction runs meanwhile.  True: the caller may lift the
+ * protection, then calls cache_end_write().  False: an eviction or fill
+ * was in progress, the page may be gone; the caller only wakes the writer
+ * (and still calls cache_end_write), whose retry faults afresh.
+ */
+bool cache_begin_write(struct um_cache *c, uint64_t off, uint64_t len, int *slot);
+void cache_end_write(struct um_cache *c, int slot);
+
 /* The cache's read-ahead state (readahead.c). */
 struct um_readahead *cache_readahead(struct um_cache *c);
 
-/* Writes the dirty pages of [lo, hi) to the store.  0 or -errno. */
-int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi);
+/*
+ * Writes the dirty pages of [lo, hi) to the store.  protect: the pages are
+ * about to leave the page tables (eviction, MADV_DONTNEED), so every one
+ * written is write-protected again first.  0 or -errno.
+ */
+int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect);
 
 /* Drops the clean pages of [lo, hi), so they are read from the store again. */
 int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi);

@@ -20,14 +20,25 @@
 /* Called for each written range found by collect_written(). */
 typedef void (*um_range_fn)(void *arg, uintptr_t start, uintptr_t end);
 
+/* How writes to a watched range are tracked. */
+enum um_tracking {
+    UM_TRACK_NONE,      /* not at all */
+    UM_TRACK_ASYNC,     /* recorded by the kernel, seen by collect_written() */
+    UM_TRACK_SYNC,      /* as ASYNC, and a first write faults to um_fault() */
+};
+
 struct um_engine {
     const char *name;
-    /* Whether collect_written() works; without it, all present pages count as dirty. */
+    /* Whether UM_TRACK_ASYNC works; without it, all present pages of a
+     * written file count as dirty. */
     bool tracks_writes;
+    /* Whether UM_TRACK_SYNC works; without it, pages of writable mappings
+     * cannot be evicted safely. */
+    bool tracks_writes_sync;
 
-    /* Watches [addr, addr+len): missing pages fault to us; with
-     * track_writes, writes are recorded for collect_written(). */
-    int (*watch)(void *addr, size_t len, bool track_writes);
+    /* Watches [addr, addr+len): missing pages fault to us, and writes are
+     * tracked as asked (or as well as the kernel allows). */
+    int (*watch)(void *addr, size_t len, enum um_tracking tracking);
     /* Installs len bytes from src at dst where no page is present yet;
      * pages already present are left alone.  Wakes nobody.  Returns the
      * bytes installed, or -errno. */
@@ -39,9 +50,12 @@ struct um_engine {
     int (*place_error)(void *dst, size_t len);
     /* Lets threads waiting on faults in the range retry their access. */
     int (*wake)(void *addr, size_t len);
-    /* Reports the written pages of a tracked range; with reset, they
-     * count as clean again afterwards. */
-    int (*collect_written)(void *addr, size_t len, bool reset,
+    /* UM_TRACK_SYNC: lets writes to the range through (and wakes). */
+    int (*unprotect)(void *addr, size_t len);
+    /* Reports the written pages of a range watched with tracking; with
+     * reset, they are protected again before fn sees them, so that fn may
+     * read their bytes and miss no later write. */
+    int (*collect_written)(void *addr, size_t len, enum um_tracking tracking, bool reset,
                            um_range_fn fn, void *arg);
     /* In a child after fork(): a new engine for the child's own memory,
      * with nothing watched yet. */
@@ -57,7 +71,8 @@ const struct um_engine *um_engine_start(void);
 /* The userfaultfd engine; NULL with errno and a message if unavailable. */
 const struct um_engine *um_engine_uffd_start(void);
 
-/* Serves one fault at addr; called by engines from their handler threads. */
-void um_fault(uintptr_t addr);
+/* Serves one fault at addr (a first write to a protected page when
+ * write_fault); called by engines from their handler threads. */
+void um_fault(uintptr_t addr, bool write_fault);
 
 #endif

@@ -1,17 +1,22 @@
 /*
  * engine_uffd.c - the userfaultfd engine.
  *
- * One userfaultfd per process and one handler thread that reads its fault
- * messages and hands each to um_fault().  Watched ranges are registered in
- * MISSING mode, so a page absent from the memfd page cache (or, for
- * anonymous private memory, from the page tables) faults to us; a fault
- * taken by the kernel itself (read(2) into a mapped page) is served the
- * same way, which is why a handler thread is kept at all.
+ * Watched ranges are registered in MISSING mode, so a page absent from the
+ * memfd page cache (or, for anonymous private memory, from the page tables)
+ * faults to us; a fault taken by the kernel itself (read(2) into a mapped
+ * page) is served the same way, which is why handler threads are kept at
+ * all.  Each userfaultfd has one handler thread that hands its faults to
+ * um_fault().
  *
- * Dirty tracking uses asynchronous write protection: tracked ranges are
- * write-protected when watched, the kernel itself lifts the protection on
- * the first write to a page (no round trip to us), and PAGEMAP_SCAN reads
- * which pages were written and protects them again in one call.
+ * Dirty tracking write-protects tracked ranges when they are watched, and
+ * PAGEMAP_SCAN reads which pages were written and protects them again.
+ * Two userfaultfds, because the write-protect mode is chosen per
+ * descriptor:
+ *   async  the kernel itself lifts the protection on a first write (no
+ *          round trip): for mappings that are never evicted under a write;
+ *   sync   a first write faults to us (UFFD_PAGEFAULT_FLAG_WP), so that a
+ *          write to a page being evicted waits until the page is gone and
+ *          then lands on a fresh copy: for pools with a memory limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,12 +35,14 @@
 
 /* Features usermap needs, and those it uses when the kernel has them. */
 #define NEEDED_FEATURES UFFD_FEATURE_MISSING_SHMEM
-#define TRACKING_FEATURES (UFFD_FEATURE_WP_HUGETLBFS_SHMEM | \
-                           UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_ASYNC)
-#define OPTIONAL_FEATURES (TRACKING_FEATURES | UFFD_FEATURE_POISON)
+#define WP_FEATURES (UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED)
+#define OPTIONAL_FEATURES (WP_FEATURES | UFFD_FEATURE_POISON)
 
-static int uffd = -1;
-static uint64_t features;   /* what the handshake enabled */
+/* The two descriptors: async write protect (and everything untracked),
+ * and sync write protect.  -1 when not open. */
+enum { ASYNC, SYNC, INSTANCES };
+static int uffds[INSTANCES] = { -1, -1 };
+static uint64_t features[INSTANCES];   /* what each handshake enabled */
 static long system_page;
 
 static struct um_engine uffd_engine;
@@ -100,7 +107,8 @@ static int open_configured_uffd(uint64_t wanted)
 static void serve_message(const struct uffd_msg *msg)
 {
     if (msg->event == UFFD_EVENT_PAGEFAULT)
-        um_fault((uintptr_t)msg->arg.pagefault.address);
+        um_fault((uintptr_t)msg->arg.pagefault.address,
+                 (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0);
 }
 
 /* The handler thread: takes no signals, reads faults until the descriptor
@@ -122,7 +130,7 @@ static void *handler_main(void *arg)
     }
 }
 
-static int start_handler_thread(void)
+static int start_handler_thread(int uffd)
 {
     pthread_attr_t attr;
     pthread_t thread;
@@ -142,7 +150,7 @@ static int start_handler_thread(void)
     return 0;
 }
 
-static int uffd_watch(void *addr, size_t len, bool track_writes)
+static int uffd_watch(void *addr, size_t len, enum um_tracking tracking)
 {
     struct uffdio_register reg = {
         .range = { .start = (uintptr_t)addr, .len = len },
@@ -152,16 +160,23 @@ static int uffd_watch(void *addr, size_t len, bool track_writes)
         .range = { .start = (uintptr_t)addr, .len = len },
         .mode = UFFDIO_WRITEPROTECT_MODE_WP,
     };
+    int uffd;
 
-    track_writes = track_writes && uffd_engine.tracks_writes;
-    if (track_writes)
+    /* Without the mode asked for, track as well as the kernel allows;
+     * the caller learns what it got from tracks_writes(_sync). */
+    if (tracking == UM_TRACK_SYNC && !uffd_engine.tracks_writes_sync)
+        tracking = UM_TRACK_ASYNC;
+    if (tracking == UM_TRACK_ASYNC && !uffd_engine.tracks_writes)
+        tracking = UM_TRACK_NONE;
+    uffd = uffds[tracking == UM_TRACK_SYNC ? SYNC : ASYNC];
+    if (tracking != UM_TRACK_NONE)
         reg.mode |= UFFDIO_REGISTER_MODE_WP;
     if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
         return um_fail(errno, "userfaultfd cannot watch %zu bytes at %p: %s",
                        len, addr, strerror(errno));
     /* Protecting never-touched pages leaves markers in the page tables,
      * so that a page mapped later is still protected when first written. */
-    if (track_writes && ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
+    if (tracking != UM_TRACK_NONE && ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
         return um_fail(errno, "userfaultfd cannot write-protect %zu bytes at %p: %s",
                        len, addr, strerror(errno));
     return 0;
@@ -170,7 +185,8 @@ static int uffd_watch(void *addr, size_t len, bool track_writes)
 /*
  * UFFDIO_COPY and UFFDIO_ZEROPAGE stop at the first page that is already
  * there (EEXIST); such a page is someone else's fill and must be kept, so
- * step over it and go on.
+ * step over it and go on.  Both go through the async descriptor, which
+ * watches the windows and anonymous private memory.
  */
 static long place_loop(void *dst, const void *src, size_t len, bool zero)
 {
@@ -185,7 +201,7 @@ static long place_loop(void *dst, const void *src, size_t len, bool zero)
                 .range = { .start = (uintptr_t)dst + done, .len = len - done },
                 .mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
             };
-            rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+            rc = ioctl(uffds[ASYNC], UFFDIO_ZEROPAGE, &z);
             moved = z.zeropage;
         } else {
             struct uffdio_copy c = {
@@ -194,7 +210,7 @@ static long place_loop(void *dst, const void *src, size_t len, bool zero)
                 .len = len - done,
                 .mode = UFFDIO_COPY_MODE_DONTWAKE,
             };
-            rc = ioctl(uffd, UFFDIO_COPY, &c);
+            rc = ioctl(uffds[ASYNC], UFFDIO_COPY, &c);
             moved = c.copy;
         }
         if (moved > 0) {
@@ -221,50 +237,107 @@ static long uffd_place_zero(void *dst, size_t len)
     return place_loop(dst, NULL, len, true);
 }
 
+/* The range is watched by one of the descriptors: try each. */
 static int uffd_place_error(void *dst, size_t len)
 {
     struct uffdio_poison p = {
         .range = { .start = (uintptr_t)dst, .len = len },
         .mode = UFFDIO_POISON_MODE_DONTWAKE,
     };
+    int err = ENOTSUP;
 
-    if (!(features & UFFD_FEATURE_POISON))
-        return -ENOTSUP;
-    if (ioctl(uffd, UFFDIO_POISON, &p) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
+    for (int i = 0; i < INSTANCES; i++) {
+        if (uffds[i] < 0 || !(features[i] & UFFD_FEATURE_POISON))
+            continue;
+        if (ioctl(uffds[i], UFFDIO_POISON, &p) == 0 || errno == EEXIST)
+            return 0;
+        err = errno;
+    }
+    return -err;
 }
 
+/* A thread waits on the descriptor that watches its address; waking a
+ * range on the other one is a harmless no-op. */
 static int uffd_wake(void *addr, size_t len)
 {
     struct uffdio_range r = { .start = (uintptr_t)addr, .len = len };
+    int rc = 0;
 
-    return ioctl(uffd, UFFDIO_WAKE, &r) < 0 ? -errno : 0;
+    for (int i = 0; i < INSTANCES; i++)
+        if (uffds[i] >= 0 && ioctl(uffds[i], UFFDIO_WAKE, &r) < 0)
+            rc = -errno;
+    return rc;
 }
 
-static int uffd_collect_written(void *addr, size_t len, bool reset,
+static int uffd_unprotect(void *addr, size_t len)
+{
+    struct uffdio_writeprotect wp = {
+        .range = { .start = (uintptr_t)addr, .len = len },
+        .mode = 0,      /* clear the protection, and wake */
+    };
+
+    return ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0 ? -errno : 0;
+}
+
+struct reprotect {
+    um_range_fn fn;
+    void *arg;
+    int err;
+};
+
+/* Sync mode: PAGEMAP_SCAN protects again only in async mode, so protect
+ * each written range here, then report it. */
+static void protect_then_report(void *arg, uintptr_t start, uintptr_t end)
+{
+    struct reprotect *rp = arg;
+    struct uffdio_writeprotect wp = {
+        .range = { .start = start, .len = end - start },
+        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+    };
+
+    if (ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0)
+        rp->err = -errno;
+    rp->fn(rp->arg, start, end);
+}
+
+static int uffd_collect_written(void *addr, size_t len, enum um_tracking tracking, bool reset,
                                 um_range_fn fn, void *arg)
 {
-    struct pagemap_query q = { .all = PAGE_IS_WRITTEN, .reset_written = reset };
+    bool sync = tracking == UM_TRACK_SYNC && uffd_engine.tracks_writes_sync;
+    struct pagemap_query q = { .all = PAGE_IS_WRITTEN, .reset_written = reset && !sync };
+    struct reprotect rp = { fn, arg, 0 };
+    int rc;
 
-    return pagemap_scan(addr, len, &q, fn, arg);
+    if (!(sync && reset))
+        return pagemap_scan(addr, len, &q, fn, arg);
+    rc = pagemap_scan(addr, len, &q, protect_then_report, &rp);
+    return rc ? rc : rp.err;
 }
 
-/* Opens the descriptors and starts the thread; shared by first start and
- * restart in a forked child. */
+/* Opens the descriptors and starts their threads; shared by first start
+ * and restart in a forked child. */
 static int bring_up(void)
 {
-    uffd = open_configured_uffd(features);
-    if (uffd < 0)
-        return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
-    return start_handler_thread();
+    for (int i = 0; i < INSTANCES; i++) {
+        if (!features[i])
+            continue;
+        uffds[i] = open_configured_uffd(features[i]);
+        if (uffds[i] < 0)
+            return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
+        if (start_handler_thread(uffds[i]) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The parent's descriptors refer to the parent's memory: drop them. */
 static int uffd_restart_in_child(void)
 {
-    close(uffd);
-    uffd = -1;
+    for (int i = 0; i < INSTANCES; i++) {
+        if (uffds[i] >= 0)
+            close(uffds[i]);
+        uffds[i] = -1;
+    }
     pagemap_reopen_in_child();
     return bring_up();
 }
@@ -276,6 +349,7 @@ static struct um_engine uffd_engine = {
     .place_zero = uffd_place_zero,
     .place_error = uffd_place_error,
     .wake = uffd_wake,
+    .unprotect = uffd_unprotect,
     .collect_written = uffd_collect_written,
     .restart_in_child = uffd_restart_in_child,
 };
@@ -308,9 +382,15 @@ const struct um_engine *um_engine_uffd_start(void)
                 "does not handle shared memory (UFFD_FEATURE_MISSING_SHMEM)");
         return NULL;
     }
-    features = NEEDED_FEATURES | (available & OPTIONAL_FEATURES);
+    features[ASYNC] = NEEDED_FEATURES | (available & OPTIONAL_FEATURES);
+    uffd_engine.tracks_writes_sync =
+        (available & WP_FEATURES) == WP_FEATURES && pagemap_available();
     uffd_engine.tracks_writes =
-        (features & TRACKING_FEATURES) == TRACKING_FEATURES && pagemap_available();
+        uffd_engine.tracks_writes_sync && (available & UFFD_FEATURE_WP_ASYNC);
+    if (uffd_engine.tracks_writes_sync)
+        features[SYNC] = features[ASYNC];
+    if (uffd_engine.tracks_writes)
+        features[ASYNC] |= UFFD_FEATURE_WP_ASYNC;
     if (bring_up() < 0)
         return NULL;
     return &uffd_engine;

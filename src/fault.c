@@ -6,7 +6,9 @@
 
 #include "cache.h"
 #include "engine.h"
+#include "evict.h"
 #include "lifecycle.h"
+#include "pagemap.h"
 #include "pool.h"
 #include "readahead.h"
 #include "region.h"
@@ -43,13 +45,60 @@ static int fill(const struct um_region *r, struct span s)
             readahead_on_fault(r, off & ~(uint64_t)(r->pool->cfg.page_size - 1));
         return rc < 0 ? rc : 0;
     }
+    evict_reserve(r->pool, s.end - s.start);
     placed = um_engine->place_zero((void *)s.start, s.end - s.start);
-    if (placed > 0)
-        stat_add_resident(&r->pool->counters, (uint64_t)placed);
+    if (placed < (long)(s.end - s.start))
+        evict_unreserve(r->pool, s.end - s.start - (placed > 0 ? (uint64_t)placed : 0));
     return placed < 0 ? (int)placed : 0;
 }
 
-void um_fault(uintptr_t addr)
+/*
+ * A first write to a page whose writes are tracked synchronously: let it
+ * through, unless an eviction of the page is under way (see cache_evict).
+ * Only a mapped system page is let through: lifting the protection where
+ * the page-table entry is a marker (a page not mapped yet, or evicted
+ * since the fault) would drop the marker, and writes after the refault
+ * would go unseen.  The claim keeps evictions out between look and lift.
+ */
+static void note_mapped(void *arg, uintptr_t start, uintptr_t end)
+{
+    (void)start;
+    (void)end;
+    *(bool *)arg = true;
+}
+
+static bool page_mapped(uintptr_t page, size_t len)
+{
+    struct pagemap_query q = { .all = PAGE_IS_PRESENT };
+    bool mapped = false;
+
+    return pagemap_scan((void *)page, len, &q, note_mapped, &mapped) == 0 && mapped;
+}
+
+static void serve_write(uintptr_t addr)
+{
+    uintptr_t sys = um_system_page();
+    struct span s = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
+    struct um_region *r;
+    bool let_through = false;
+    int slot = -1;
+
+    um_lock_shared();
+    r = region_find(addr);
+    if (r && r->cache) {
+        let_through = cache_begin_write(r->cache, region_offset_of(r, s.start),
+                                        s.end - s.start, &slot) &&
+                      page_mapped(s.start, s.end - s.start);
+        if (let_through)
+            um_engine->unprotect((void *)s.start, s.end - s.start);
+        cache_end_write(r->cache, slot);
+    }
+    um_unlock();
+    if (!let_through)
+        um_engine->wake((void *)s.start, s.end - s.start);
+}
+
+void um_fault(uintptr_t addr, bool write_fault)
 {
     uintptr_t sys = um_system_page();
     struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
@@ -57,6 +106,10 @@ void um_fault(uintptr_t addr)
     struct um_pool *pool = NULL;
     struct um_region *r;
 
+    if (write_fault) {
+        serve_write(addr);
+        return;
+    }
     um_lock_shared();
     r = region_find(addr);
     if (r) {

@@ -91,7 +91,7 @@ static int rewatch_region(void *arg, const struct um_region *r)
 {
     (void)arg;
     return um_engine->watch((void *)r->start, r->end - r->start,
-                            region_writes_back(r)) < 0 ? -errno : 0;
+                            region_tracking(r)) < 0 ? -errno : 0;
 }
 
 static int unmap_region(void *arg, const struct um_region *r)

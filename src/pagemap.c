@@ -29,7 +29,7 @@ int pagemap_scan(void *addr, size_t len, const struct pagemap_query *q,
     struct page_region vec[256];
     struct pm_scan_arg scan = {
         .size = sizeof(scan),
-        .flags = q->reset_written ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
+        .flags = q->reset_written ? PM_SCAN_WP_MATCHING : 0,
         .start = (uintptr_t)addr,
         .end = (uintptr_t)addr + len,
         .vec = (uintptr_t)vec,

@@ -16,7 +16,7 @@
 /* What to look for: pages whose categories include all of `all`. */
 struct pagemap_query {
     uint64_t all;           /* PAGE_IS_* that must all be set */
-    bool reset_written;     /* write-protect the matches again (async WP) */
+    bool reset_written;     /* write-protect the matches again */
 };
 
 /*

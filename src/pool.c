@@ -77,6 +77,7 @@ static struct um_pool *new_pool(const um_pool_config *cfg)
     }
     pool->cfg = resolved;
     prefetch_init(&pool->prefetch);
+    frames_init(&pool->frames);
     pthread_mutex_lock(&pools_lock);
     pool->next = pools;
     pools = pool;
@@ -235,6 +236,7 @@ UM_API int um_pool_destroy(um_pool *pool)
         return um_fail(EBUSY, "um_pool_destroy: %llu mappings still use the pool",
                        (unsigned long long)pool->counters.mappings);
     prefetch_stop(pool);
+    frames_destroy(&pool->frames);
     unlink_pool(pool);
     free(pool);
     return 0;

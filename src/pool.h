@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "usermap.h"
+#include "evict.h"
 #include "prefetch.h"
 #include "stats.h"
 
@@ -17,6 +18,7 @@ struct um_pool {
     bool is_default;
     struct um_counters counters;
     struct um_prefetch prefetch;
+    struct um_frames frames;
     struct um_pool *next;       /* every pool, for fork */
 };
 

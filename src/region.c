@@ -20,6 +20,13 @@ bool region_writes_back(const struct um_region *r)
     return (r->flags & UM_REGION_WRITABLE) && r->cache && cache_has_store_writes(r->cache);
 }
 
+enum um_tracking region_tracking(const struct um_region *r)
+{
+    if (!region_writes_back(r))
+        return UM_TRACK_NONE;
+    return r->pool->cfg.memory_limit ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
+}
+
 /* Index of the first region whose end is above addr (count if none). */
 static size_t first_ending_after(uintptr_t addr)
 {

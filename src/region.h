@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine.h"
+
 struct um_cache;
 struct um_pool;
 
@@ -36,6 +38,10 @@ struct um_region {
 
 /* Whether writes through r must reach its store (and so are tracked). */
 bool region_writes_back(const struct um_region *r);
+
+/* How writes through r are tracked: synchronously where pages may be
+ * evicted while written (pools with a memory limit). */
+enum um_tracking region_tracking(const struct um_region *r);
 
 /* The region holding addr, or NULL.  Valid while the lock is held. */
 struct um_region *region_find(uintptr_t addr);

@@ -1,0 +1,230 @@
+/*
+ * evict.c - the budget of a pool and the eviction policies.
+ *
+ * Resident bytes are reserved before a fill (evict_reserve), so that
+ * threads filling at once cannot together overshoot the limit.  Victims
+ * are chosen under the frames lock and taken out of their caches after
+ * it, each contiguous run with one hole punch.
+ *
+ * usermap does not see accesses to pages that are present, so "recently
+ * used" is read from the page tables: a page mapped in some region was
+ * touched since its entries were last cleared (cache_page_referenced).
+ *   FIFO   evicts in fill order.
+ *   CLOCK  gives a referenced page one second chance.
+ *   LRU    approximates least-recently-used with an age per page that a
+ *          reference resets and each pass of the hand lowers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "evict.h"
+#include "pool.h"
+#include "ranges.h"
+
+#define LRU_MAX_AGE 3
+
+void frames_init(struct um_frames *f)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+}
+
+void frames_destroy(struct um_frames *f)
+{
+    pthread_mutex_destroy(&f->lock);
+    free(f->ring);
+}
+
+static struct um_frame *at(struct um_frames *f, size_t i)
+{
+    return &f->ring[(f->head + i) % f->cap];
+}
+
+static int grow(struct um_frames *f)
+{
+    size_t cap = f->cap ? f->cap * 2 : 1024;
+    struct um_frame *ring = malloc(cap * sizeof(*ring));
+
+    if (!ring)
+        return -1;
+    for (size_t i = 0; i < f->count; i++)
+        ring[i] = *at(f, i);
+    free(f->ring);
+    f->ring = ring;
+    f->cap = cap;
+    f->head = 0;
+    return 0;
+}
+
+static void push(struct um_frames *f, struct um_frame fr)
+{
+    if (f->count == f->cap && grow(f) < 0)
+        return;     /* untracked: the page stays resident until its cache closes */
+    *at(f, f->count++) = fr;
+}
+
+static struct um_frame pop(struct um_frames *f)
+{
+    struct um_frame fr = *at(f, 0);
+
+    f->head = (f->head + 1) % f->cap;
+    f->count--;
+    return fr;
+}
+
+void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len)
+{
+    uint64_t page = pool->cfg.page_size;
+
+    if (!pool->cfg.memory_limit)
+        return;
+    pthread_mutex_lock(&pool->frames.lock);
+    for (uint64_t p = off; p < off + len; p += page)
+        push(&pool->frames, (struct um_frame){ c, p, 0 });
+    pthread_mutex_unlock(&pool->frames.lock);
+}
+
+void evict_forget(struct um_pool *pool, struct um_cache *c)
+{
+    struct um_frames *f = &pool->frames;
+    size_t kept = 0;
+
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->count; i++)
+        if (at(f, i)->cache != c)
+            *at(f, kept++) = *at(f, i);
+    f->count = kept;
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Whether the policy lets fr go now; if not, fr is updated to go back in
+ * the ring. */
+static bool policy_allows(enum um_policy policy, struct um_frame *fr, uint64_t page)
+{
+    bool referenced;
+
+    if (policy == UM_POLICY_FIFO)
+        return true;
+    referenced = cache_page_referenced(fr->cache, fr->off, page);
+    if (policy == UM_POLICY_CLOCK) {
+        if (referenced && !fr->age) {
+            fr->age = 1;
+            return false;
+        }
+        return true;
+    }
+    if (referenced) {
+        fr->age = LRU_MAX_AGE;
+        return false;
+    }
+    if (fr->age) {
+        fr->age--;
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Picks victims worth at least want bytes; each frame is looked at most
+ * twice, so a ring of unevictable or busy pages ends the search.
+ */
+static void choose_victims(struct um_pool *pool, uint64_t want, struct um_frame **out,
+                           size_t *n)
+{
+    struct um_frames *f = &pool->frames;
+    uint64_t page = pool->cfg.page_size, chosen = 0;
+    size_t budget;
+
+    *n = 0;
+    pthread_mutex_lock(&f->lock);
+    *out = malloc((want / page + 1) * sizeof(**out));
+    budget = 2 * f->count;
+    while (*out && chosen < want && f->count && budget--) {
+        struct um_frame fr = pop(f);
+
+        if (cache_may_evict(fr.cache, fr.off, page) &&
+            policy_allows(pool->cfg.policy, &fr, page)) {
+            (*out)[(*n)++] = fr;
+            chosen += page;
+        } else {
+            push(f, fr);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Victims that could not go now (being filled or written) stay frames. */
+static void give_back(struct um_pool *pool, const struct um_frame *v, size_t n)
+{
+    pthread_mutex_lock(&pool->frames.lock);
+    for (size_t i = 0; i < n; i++)
+        push(&pool->frames, v[i]);
+    pthread_mutex_unlock(&pool->frames.lock);
+}
+
+static int by_cache_then_offset(const void *a, const void *b)
+{
+    const struct um_frame *x = a, *y = b;
+
+    if (x->cache != y->cache)
+        return (uintptr_t)x->cache < (uintptr_t)y->cache ? -1 : 1;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* Evicts at least want bytes if it can.  Returns the bytes freed. */
+static uint64_t evict_some(struct um_pool *pool, uint64_t want)
+{
+    uint64_t page = pool->cfg.page_size, freed = 0;
+    struct um_frame *v;
+    size_t n, i = 0;
+
+    choose_victims(pool, want, &v, &n);
+    qsort(v, n, sizeof(*v), by_cache_then_offset);
+    while (i < n) {
+        size_t j = i + 1;
+        uint64_t gone;
+
+        while (j < n && v[j].cache == v[i].cache && v[j].off == v[j - 1].off + page)
+            j++;
+        if (cache_evict(v[i].cache, v[i].off, (j - i) * page, &gone) == -EBUSY)
+            give_back(pool, &v[i], j - i);
+        freed += gone;
+        stat_add(&pool->counters.evictions, (gone + page - 1) / page);
+        i = j;
+    }
+    free(v);
+    return freed;
+}
+
+void evict_reserve(struct um_pool *pool, uint64_t len)
+{
+    struct um_counters *c = &pool->counters;
+    uint64_t limit = pool->cfg.memory_limit;
+    /* Evict in batches: one pass of the policy frees room for many fills. */
+    uint64_t batch = limit / 16 > pool->cfg.page_size ? limit / 16 : pool->cfg.page_size;
+
+    if (batch > ((uint64_t)4 << 20))
+        batch = (uint64_t)4 << 20;
+    while (limit) {
+        uint64_t now = __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
+
+        if (now + len <= limit) {
+            if (__atomic_compare_exchange_n(&c->resident, &now, now + len, false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                stat_add_resident(c, 0);    /* raise the peak */
+                return;
+            }
+            continue;
+        }
+        if (evict_some(pool, now + len - limit > batch ? now + len - limit : batch) == 0)
+            break;      /* nothing evictable: over budget rather than stuck */
+    }
+    stat_add_resident(c, len);
+}
+
+void evict_unreserve(struct um_pool *pool, uint64_t len)
+{
+    stat_sub(&pool->counters.resident, len);
+}

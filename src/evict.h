@@ -1,0 +1,49 @@
+/*
+ * evict.h - keeping a pool under its memory limit: the pool's resident
+ * pages in the order they came in, and the policies that pick which leave.
+ */
+#ifndef USERMAP_EVICT_H
+#define USERMAP_EVICT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct um_cache;
+struct um_pool;
+
+/* One resident usermap page of a cache. */
+struct um_frame {
+    struct um_cache *cache;
+    uint64_t off;
+    uint8_t age;            /* CLOCK: second chance given; LRU: recent use */
+};
+
+/* A pool's frames, oldest first, in a ring. */
+struct um_frames {
+    pthread_mutex_t lock;
+    struct um_frame *ring;
+    size_t cap, head, count;
+};
+
+void frames_init(struct um_frames *f);
+void frames_destroy(struct um_frames *f);
+
+/*
+ * Reserves len bytes of the pool's budget for pages about to come in,
+ * evicting others first when the limit requires it.  The budget is only
+ * exceeded when nothing evictable is left.  Called with the library lock
+ * shared (or exclusive).
+ */
+void evict_reserve(struct um_pool *pool, uint64_t len);
+
+/* Gives back reserved bytes that did not become resident. */
+void evict_unreserve(struct um_pool *pool, uint64_t len);
+
+/* Records [off, off+len) of cache, usermap pages, as just filled. */
+void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len);
+
+/* Forgets the frames of a cache about to close (exclusive lock). */
+void evict_forget(struct um_pool *pool, struct um_cache *c);
+
+#endif
