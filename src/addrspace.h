@@ -2,18 +2,20 @@
  * addrspace.h - where the library's own mappings go.
  *
  * The program expects the address space to be its own: an address it just
- * unmapped, or one it probes with MAP_FIXED_NOREPLACE, should be free.  So
- * the library's mappings (cache windows, buffers) are placed by hint in an
- * area programs do not normally use, well below the kernel's mmap base.
+ * unmapped, or one it names with MAP_FIXED_NOREPLACE, should be free.  So
+ * the library's mappings (cache windows, buffers) are carved out of one
+ * reservation made when the library starts, not placed by the kernel
+ * wherever there is room.
  */
 #ifndef USERMAP_ADDRSPACE_H
 #define USERMAP_ADDRSPACE_H
 
 #include <stddef.h>
 
-/* mmap() for the library's own use: same arguments but the address, which
- * is chosen in the library's area (the kernel may still place it
- * elsewhere if that is taken). */
+/* mmap() for the library's own use: same arguments but the address. */
 void *um_private_mmap(size_t len, int prot, int flags, int fd);
+
+/* Undoes um_private_mmap(); the space goes back to the reservation. */
+void um_private_munmap(void *addr, size_t len);
 
 #endif

@@ -72,7 +72,7 @@ static void *scratch(size_t len)
     if (len <= buf_len)
         return buf;
     if (buf)
-        munmap(buf, buf_len);
+        um_private_munmap(buf, buf_len);
     buf = um_private_mmap(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
     if (buf == MAP_FAILED) {
         buf = NULL;
@@ -99,7 +99,7 @@ static int map_window(struct um_cache *c, size_t len)
                        len, strerror(errno));
     if (um_engine->watch(w, len, UM_TRACK_NONE) < 0) {
         int err = errno;
-        munmap(w, len);
+        um_private_munmap(w, len);
         errno = err;
         return -1;
     }
@@ -111,7 +111,7 @@ static int map_window(struct um_cache *c, size_t len)
 static void unmap_window(struct um_cache *c)
 {
     if (c->window)
-        munmap(c->window, c->window_len);
+        um_private_munmap(c->window, c->window_len);
     c->window = NULL;
     c->window_len = 0;
 }
