@@ -32,6 +32,7 @@
 #include "error.h"
 #include "linux_compat.h"
 #include "pagemap.h"
+#include "thread.h"
 
 /* Features usermap needs, and those it uses when the kernel has them. */
 #define NEEDED_FEATURES UFFD_FEATURE_MISSING_SHMEM
@@ -132,18 +133,10 @@ static void *handler_main(void *arg)
 
 static int start_handler_thread(int uffd)
 {
-    pthread_attr_t attr;
-    pthread_t thread;
-    sigset_t all, old;
-    int err;
+    /* Handler threads run as long as the process: never joined. */
+    struct um_thread thread;
+    int err = um_thread_start(&thread, handler_main, (void *)(intptr_t)uffd);
 
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&thread, &attr, handler_main, (void *)(intptr_t)uffd);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
     if (err)
         return um_fail(err, "cannot start usermap's fault handler thread: %s",
                        strerror(err));

@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "pool.h"
 #include "prefetch.h"
+#include "thread.h"
 
 void prefetch_init(struct um_prefetch *pf)
 {
@@ -84,14 +85,10 @@ static void *fill_thread_main(void *arg)
 static void start_threads(struct um_pool *pool)
 {
     struct um_prefetch *pf = &pool->prefetch;
-    sigset_t all, old;
 
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     while (pf->running < pool->cfg.fill_threads &&
-           pthread_create(&pf->threads[pf->running], NULL, fill_thread_main, pool) == 0)
+           um_thread_start(&pf->threads[pf->running], fill_thread_main, pool) == 0)
         pf->running++;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void prefetch_request(struct um_pool *pool, struct um_cache *cache, uint64_t off,
@@ -137,7 +134,7 @@ void prefetch_stop(struct um_pool *pool)
     pthread_cond_broadcast(&pf->wake);
     pthread_mutex_unlock(&pf->lock);
     for (unsigned i = 0; i < pf->running; i++)
-        pthread_join(pf->threads[i], NULL);
+        um_thread_join(&pf->threads[i]);
     pthread_mutex_destroy(&pf->lock);
     pthread_cond_destroy(&pf->wake);
 }

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "thread.h"
+
 struct um_cache;
 struct um_pool;
 
@@ -33,7 +35,7 @@ struct um_prefetch {
     unsigned head, count;       /* ring buffer */
     unsigned running;           /* threads started */
     bool stopping;
-    pthread_t threads[64];
+    struct um_thread threads[64];
 };
 
 void prefetch_init(struct um_prefetch *pf);
