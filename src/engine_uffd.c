@@ -69,27 +69,9 @@ static int open_uffd(void)
     return fd;
 }
 
-/* The handshake may be done once per descriptor, so probing what the
- * kernel offers takes a descriptor of its own. */
-static int probe_features(uint64_t *available)
-{
-    struct uffdio_api api = { .api = UFFD_API };
-    int fd = open_uffd();
-
-    if (fd < 0)
-        return -1;
-    if (ioctl(fd, UFFDIO_API, &api) < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    close(fd);
-    *available = api.features;
-    return 0;
-}
-
-static int open_configured_uffd(uint64_t wanted)
+/* A userfaultfd with the wanted features enabled; *available (if not
+ * NULL) learns every feature the kernel offers. */
+static int open_configured_uffd(uint64_t wanted, uint64_t *available)
 {
     struct uffdio_api api = { .api = UFFD_API, .features = wanted };
     int fd = open_uffd();
@@ -102,7 +84,21 @@ static int open_configured_uffd(uint64_t wanted)
         errno = err;
         return -1;
     }
+    if (available)
+        *available = api.features;
     return fd;
+}
+
+/* The handshake may be done once per descriptor, so probing what the
+ * kernel offers takes a descriptor of its own. */
+static int probe_features(uint64_t *available)
+{
+    int fd = open_configured_uffd(0, available);
+
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
 }
 
 static void serve_message(const struct uffd_msg *msg)
@@ -314,7 +310,7 @@ static int bring_up(void)
     for (int i = 0; i < INSTANCES; i++) {
         if (!features[i])
             continue;
-        uffds[i] = open_configured_uffd(features[i]);
+        uffds[i] = open_configured_uffd(features[i], NULL);
         if (uffds[i] < 0)
             return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
         if (start_handler_thread(uffds[i]) < 0)
