@@ -635,19 +635,23 @@ static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool on
 }
 
 /* Writes each range, widened to whole usermap pages and cut at the end of
- * the file, whose size the store must keep. */
+ * the file, whose size the store must keep.  Widening comes before the
+ * merge, so that a usermap page holding several written ranges is written
+ * once. */
 static int write_ranges(struct um_cache *c, struct um_ranges *list, bool only_if_changed)
 {
     for (size_t i = 0; i < list->n; i++) {
-        uint64_t start = round_down(list->v[i].start, c->page_size);
-        uint64_t end = round_up(list->v[i].end, c->page_size);
+        list->v[i].start = round_down(list->v[i].start, c->page_size);
+        list->v[i].end = round_up(list->v[i].end, c->page_size);
+    }
+    ranges_merge(list);
+    for (size_t i = 0; i < list->n; i++) {
+        uint64_t end = list->v[i].end < c->size ? list->v[i].end : c->size;
         int rc;
 
-        if (end > c->size)
-            end = c->size;
-        if (start >= end)
+        if (list->v[i].start >= end)
             continue;
-        rc = write_range(c, start, end, only_if_changed);
+        rc = write_range(c, list->v[i].start, end, only_if_changed);
         if (rc < 0)
             return rc;
     }
@@ -662,10 +666,8 @@ int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
     if (!cache_has_store_writes(c))
         return 0;
     rc = collect_dirty(c, lo, hi, true, protect, &dirty);
-    if (rc == 0) {
-        ranges_merge(&dirty);
+    if (rc == 0)
         rc = write_ranges(c, &dirty, false);
-    }
     ranges_free(&dirty);
     /* After fork, the other process's writes are invisible to our tracking:
      * compare every present page with the store. */

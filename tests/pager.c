@@ -1,0 +1,282 @@
+/*
+ * pager.c - what usermap does that the kernel's mmap cannot be asked to:
+ * a memory budget per pool, eviction policies, write-back of only the
+ * pages that were written.  Not differential (the kernel has no budget to
+ * compare with); every check reads the file's bytes back to prove no data
+ * was lost, and the budget is checked both with usermap's own counter and
+ * with the process's proportional set size from /proc/self/smaps_rollup.
+ *
+ *   pager [NAME...]     runs the named checks (default: all)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <usermap.h>
+
+#define MIB ((size_t)1 << 20)
+
+static int failures;
+static size_t sys_page;
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            printf("  FAIL %s:%d: ", __func__, __LINE__);                      \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* A temporary file of len bytes; byte i holds pattern(i) when filled. */
+static uint8_t pattern(uint64_t i)
+{
+    return (uint8_t)((i * 2654435761u) >> 24);
+}
+
+static int temp_file(uint64_t len, int filled)
+{
+    char path[] = "/tmp/usermap-pager-XXXXXX";
+    int fd = mkstemp(path);
+    uint8_t *buf = malloc(MIB);
+
+    if (fd < 0 || !buf) {
+        perror("temp file");
+        exit(2);
+    }
+    unlink(path);
+    if (ftruncate(fd, (off_t)len) < 0) {
+        perror("ftruncate");
+        exit(2);
+    }
+    for (uint64_t off = 0; filled && off < len; off += MIB) {
+        size_t n = len - off < MIB ? (size_t)(len - off) : MIB;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pattern(off + i);
+        if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
+            perror("pwrite");
+            exit(2);
+        }
+    }
+    free(buf);
+    return fd;
+}
+
+static um_pool *pool_with(size_t page, uint64_t limit, enum um_policy policy)
+{
+    um_pool_config cfg;
+    um_pool *pool;
+
+    um_pool_config_init(&cfg);
+    cfg.page_size = page;
+    cfg.memory_limit = limit;
+    cfg.policy = policy;
+    pool = um_pool_create(&cfg);
+    if (!pool) {
+        printf("  um_pool_create: %s\n", um_error_message());
+        exit(2);
+    }
+    return pool;
+}
+
+/* The process's proportional set size in bytes: a page mapped twice in
+ * this process (usermap's window and the program's mapping) counts once. */
+static uint64_t pss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    uint64_t kib = 0;
+
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "Pss: %" SCNu64 " kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib * 1024;
+}
+
+/* ------------------------------------------------------------ checks */
+
+/* Ten bytes written across a 1 GiB MAP_SHARED mapping: msync writes ten
+ * usermap pages, not the gigabyte, and the file holds exactly the bytes. */
+static void check_dirty_pages_only(size_t page)
+{
+    uint64_t len = (uint64_t)1 << 30;
+    int fd = temp_file(len, 0);
+    um_pool *pool = pool_with(page, 0, UM_POLICY_CLOCK);
+    struct um_stats before, after;
+    uint8_t *p = um_mmap_pool(pool, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (p == MAP_FAILED)
+        return;
+    um_stats(pool, &before);
+    for (int i = 0; i < 10; i++)
+        p[(uint64_t)i * (len / 10) + 12345] = (uint8_t)(i + 1);
+    CHECK(um_msync(p, len, MS_SYNC) == 0, "msync: %s", um_error_message());
+    um_stats(pool, &after);
+    CHECK(after.bytes_written - before.bytes_written == 10 * page,
+          "wrote %" PRIu64 " bytes for 10 dirty pages of %zu",
+          after.bytes_written - before.bytes_written, page);
+    CHECK(after.pages_written - before.pages_written == 10, "wrote %" PRIu64 " pages",
+          after.pages_written - before.pages_written);
+    CHECK(um_munmap(p, len) == 0, "munmap: %s", um_error_message());
+    for (int i = 0; i < 10; i++) {
+        uint8_t b = 0;
+        pread(fd, &b, 1, (off_t)((uint64_t)i * (len / 10) + 12345));
+        CHECK(b == i + 1, "byte %d in the file is %u", i, b);
+    }
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    close(fd);
+}
+
+/* A scan of a file four times the budget: usermap's resident count stays
+ * within the limit plus one page per faulting thread (the handler and the
+ * fill thread), and so does the process's set size, give or take the
+ * library's own buffers. */
+static void check_budget_scan(size_t page, enum um_policy policy)
+{
+    uint64_t limit = 16 * MIB, len = 4 * limit, sum = 0, base, worst = 0;
+    uint64_t allowed = limit + 2 * page;
+    int fd = temp_file(len, 1);
+    um_pool *pool = pool_with(page, limit, policy);
+    struct um_stats s;
+    uint8_t *p;
+
+    base = pss_bytes();
+    p = um_mmap_pool(pool, NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (p == MAP_FAILED)
+        return;
+    for (uint64_t off = 0; off < len; off += sys_page) {
+        sum += p[off] == pattern(off) ? 0 : 1;
+        if (off % MIB == 0) {
+            uint64_t pss = pss_bytes();
+            if (pss > base && pss - base > worst)
+                worst = pss - base;
+        }
+    }
+    CHECK(sum == 0, "%" PRIu64 " pages read wrong bytes", sum);
+    um_stats(pool, &s);
+    CHECK(s.peak_resident_bytes <= allowed, "peak resident %" PRIu64 " > limit %" PRIu64
+          " + 2 pages", s.peak_resident_bytes, limit);
+    CHECK(s.evictions > 0, "nothing was evicted");
+    /* The library's buffers (a few MiB: fill buffers, thread stacks) are
+     * not pool pages; everything else must fit the budget. */
+    CHECK(worst <= allowed + limit / 50 + 8 * MIB,
+          "set size grew by %" PRIu64 " for a limit of %" PRIu64, worst, limit);
+    printf("  page %zu policy %d: peak resident %.1f MiB, set size +%.1f MiB, %" PRIu64
+           " evictions\n", page, (int)policy, s.peak_resident_bytes / 1048576.0,
+           worst / 1048576.0, s.evictions);
+    CHECK(um_munmap(p, len) == 0, "munmap: %s", um_error_message());
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    close(fd);
+}
+
+/* Writes all over a mapping eight times the budget, twice: every page is
+ * written back before it leaves, and the file ends up exact. */
+static void check_evict_dirty(size_t page, enum um_policy policy)
+{
+    uint64_t limit = 2 * MIB > 4 * page ? 2 * MIB : 4 * page, len = 8 * limit;
+    int fd = temp_file(len, 1);
+    um_pool *pool = pool_with(page, limit, policy);
+    struct um_stats s;
+    uint8_t *p = um_mmap_pool(pool, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint8_t *buf = malloc(len);
+    uint64_t x = 88172645463325252ull, bad = 0;
+
+    CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (p == MAP_FAILED || !buf)
+        return;
+    pread(fd, buf, len, 0);
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t i = 0; i < len / 4096; i++) {
+            uint64_t off;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            off = x % len;
+            p[off] = (uint8_t)(p[off] + 1);
+            buf[off] = (uint8_t)(buf[off] + 1);
+        }
+    }
+    um_stats(pool, &s);
+    CHECK(s.evictions > 0, "nothing was evicted");
+    CHECK(s.peak_resident_bytes <= limit + 2 * page, "peak resident %" PRIu64
+          " over the limit %" PRIu64, s.peak_resident_bytes, limit);
+    for (uint64_t off = 0; off < len; off++)
+        bad += p[off] != buf[off];
+    CHECK(bad == 0, "%" PRIu64 " bytes differ in the mapping", bad);
+    CHECK(um_munmap(p, len) == 0, "munmap: %s", um_error_message());
+    for (uint64_t off = 0; off < len; off += MIB) {
+        static uint8_t chunk[MIB];
+        size_t n = len - off < MIB ? (size_t)(len - off) : MIB;
+        pread(fd, chunk, n, (off_t)off);
+        bad += memcmp(chunk, buf + off, n) != 0;
+    }
+    CHECK(bad == 0, "%" PRIu64 " MiB of the file differ", bad);
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    free(buf);
+    close(fd);
+}
+
+/* ------------------------------------------------------------ runner */
+
+static void run_dirty(void)
+{
+    check_dirty_pages_only(4096);
+    check_dirty_pages_only(64 * 1024);
+    check_dirty_pages_only(2 * MIB);
+}
+
+static void run_budget(void)
+{
+    check_budget_scan(4096, UM_POLICY_CLOCK);
+    check_budget_scan(64 * 1024, UM_POLICY_FIFO);
+    check_budget_scan(2 * MIB, UM_POLICY_LRU);
+}
+
+static void run_evict(void)
+{
+    static const enum um_policy policies[] = { UM_POLICY_FIFO, UM_POLICY_CLOCK, UM_POLICY_LRU };
+
+    for (unsigned i = 0; i < 3; i++) {
+        check_evict_dirty(4096, policies[i]);
+        check_evict_dirty(64 * 1024, policies[i]);
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} checks[] = {
+    { "dirty_pages_only", run_dirty },
+    { "budget_scan", run_budget },
+    { "evict_dirty", run_evict },
+};
+
+int main(int argc, char **argv)
+{
+    int ran = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    sys_page = (size_t)sysconf(_SC_PAGESIZE);
+    for (unsigned i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        int wanted = argc < 2;
+        for (int a = 1; a < argc; a++)
+            wanted |= strcmp(argv[a], checks[i].name) == 0;
+        if (!wanted)
+            continue;
+        int before = failures;
+        printf("%s\n", checks[i].name);
+        checks[i].run();
+        printf("%s %s\n", failures == before ? "ok" : "FAIL", checks[i].name);
+        ran++;
+    }
+    printf("%d checks, %d failures\n", ran, failures);
+    return failures || !ran ? 1 : 0;
+}
