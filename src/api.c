@@ -438,7 +438,9 @@ UM_API int um_msync(void *addr, size_t length, int flags)
                        errno == ENOMEM ? " (part of the range is not mapped)" : "");
     if (!started() || call_range("msync", addr, length, &start, &end) < 0)
         return 0;
-    um_lock_exclusive();
+    /* Write-back changes no table: the shared lock lets faults go on
+     * meanwhile (a program that msyncs in a loop must not starve them). */
+    um_lock_shared();
     rc = region_for_each_in(start, end, sync_piece, &flags);
     um_unlock();
     if (rc < 0)

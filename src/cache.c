@@ -605,7 +605,61 @@ static int collect_dirty(struct um_cache *c, uint64_t lo, uint64_t hi, bool rese
 
 /* ---------------------------------------------------------- write-back */
 
-static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool only_if_changed)
+/* How a write-back goes about it. */
+struct wb_mode {
+    bool only_if_changed;   /* compare with the store first (after fork) */
+    bool claim;             /* claim each chunk while copying it */
+};
+
+/*
+ * Copies one chunk from the memfd to the store.  Two write-backs of the
+ * same page (an msync and an eviction, say) must not interleave, or the
+ * older bytes could reach the store last: each chunk is claimed while it
+ * is copied, unless the caller holds the claim already (eviction).  A
+ * page evicted since it was found dirty was written back by its eviction:
+ * only what is still present is copied (a hole would read as zeros).
+ */
+static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t off,
+                         size_t n, struct wb_mode mode);
+
+static int write_chunk(struct um_cache *c, char *buf, size_t chunk, uint64_t off, size_t n,
+                       struct wb_mode mode)
+{
+    bool waited;
+    int slot = mode.claim ? claim_run(c, off, off + n, CLAIM_MUST, &waited) : -1;
+    struct um_ranges present = { 0 };
+    int rc = add_present(c, off, off + n, &present);
+
+    for (size_t i = 0; i < present.n && rc == 0; i++)
+        rc = write_present(c, buf, chunk, present.v[i].start,
+                           (size_t)(present.v[i].end - present.v[i].start), mode);
+    ranges_free(&present);
+    release_run(c, slot);
+    return rc;
+}
+
+static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t off,
+                         size_t n, struct wb_mode mode)
+{
+    ssize_t got = pread(c->memfd, buf, n, (off_t)off);
+    int rc = got < 0 ? -errno : 0;
+
+    if (rc == 0 && mode.only_if_changed) {
+        ssize_t old = c->store->ops->read(c->store, buf + chunk, (size_t)got, off);
+        if (old == got && memcmp(buf, buf + chunk, (size_t)got) == 0)
+            got = 0;
+    }
+    if (rc == 0 && got > 0)
+        rc = c->store->ops->write(c->store, buf, (size_t)got, off);
+    if (rc == 0 && got > 0) {
+        stat_add(&c->pool->counters.bytes_written, (uint64_t)got);
+        stat_add(&c->pool->counters.pages_written,
+                 ((uint64_t)got + c->page_size - 1) / c->page_size);
+    }
+    return rc;
+}
+
+static int write_range(struct um_cache *c, uint64_t start, uint64_t end, struct wb_mode mode)
 {
     size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
     char *buf = scratch(2 * chunk);
@@ -613,23 +667,10 @@ static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool on
     if (!buf)
         return -ENOMEM;
     for (uint64_t off = start; off < end; off += chunk) {
-        size_t n = (size_t)(end - off < chunk ? end - off : chunk);
-        ssize_t got = pread(c->memfd, buf, n, (off_t)off);
-        int rc;
-
-        if (got < 0)
-            return -errno;
-        if (only_if_changed) {
-            ssize_t old = c->store->ops->read(c->store, buf + chunk, (size_t)got, off);
-            if (old == got && memcmp(buf, buf + chunk, (size_t)got) == 0)
-                continue;
-        }
-        rc = c->store->ops->write(c->store, buf, (size_t)got, off);
+        int rc = write_chunk(c, buf, chunk, off, (size_t)(end - off < chunk ? end - off : chunk),
+                             mode);
         if (rc < 0)
             return rc;
-        stat_add(&c->pool->counters.bytes_written, (uint64_t)got);
-        stat_add(&c->pool->counters.pages_written,
-                 ((uint64_t)got + c->page_size - 1) / c->page_size);
     }
     return 0;
 }
@@ -638,7 +679,7 @@ static int write_range(struct um_cache *c, uint64_t start, uint64_t end, bool on
  * the file, whose size the store must keep.  Widening comes before the
  * merge, so that a usermap page holding several written ranges is written
  * once. */
-static int write_ranges(struct um_cache *c, struct um_ranges *list, bool only_if_changed)
+static int write_ranges(struct um_cache *c, struct um_ranges *list, struct wb_mode mode)
 {
     for (size_t i = 0; i < list->n; i++) {
         list->v[i].start = round_down(list->v[i].start, c->page_size);
@@ -651,14 +692,16 @@ static int write_ranges(struct um_cache *c, struct um_ranges *list, bool only_if
 
         if (list->v[i].start >= end)
             continue;
-        rc = write_range(c, list->v[i].start, end, only_if_changed);
+        rc = write_range(c, list->v[i].start, end, mode);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
+/* cache_writeback(), by a caller that claims the pages itself (claim
+ * false) or not. */
+static int writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect, bool claim)
 {
     struct um_ranges dirty = { 0 };
     int rc;
@@ -667,17 +710,22 @@ int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
         return 0;
     rc = collect_dirty(c, lo, hi, true, protect, &dirty);
     if (rc == 0)
-        rc = write_ranges(c, &dirty, false);
+        rc = write_ranges(c, &dirty, (struct wb_mode){ .claim = claim });
     ranges_free(&dirty);
     /* After fork, the other process's writes are invisible to our tracking:
      * compare every present page with the store. */
     if (rc == 0 && c->forked) {
         rc = add_present(c, lo, hi, &dirty);
         if (rc == 0)
-            rc = write_ranges(c, &dirty, true);
+            rc = write_ranges(c, &dirty, (struct wb_mode){ .only_if_changed = true, .claim = claim });
         ranges_free(&dirty);
     }
     return rc;
+}
+
+int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
+{
+    return writeback(c, lo, hi, protect, true);
 }
 
 /* Bytes of [start, end) present in the memfd. */
@@ -848,7 +896,7 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
-    rc = cache_writeback(c, off, end, true);
+    rc = writeback(c, off, end, true, false);
     if (rc == 0)
         rc = punch(c, off, end);
     release_run(c, slot);
