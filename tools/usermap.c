@@ -204,6 +204,10 @@ static void print_stat(const char *path, size_t size, const struct um_stats *a,
            b->pages_prefetched - a->pages_prefetched);
     print_bytes("bytes read", b->bytes_read - a->bytes_read);
     print_bytes("resident", b->resident_bytes);
+    print_bytes("peak resident", b->peak_resident_bytes);
+    if (b->memory_limit)
+        print_bytes("memory limit", b->memory_limit);
+    printf("%-14s %" PRIu64 "\n", "evictions", b->evictions - a->evictions);
     /* Percentiles cannot be subtracted: these cover the pool's life, which
      * for this tool is this one scan. */
     printf("%-14s %.1f us p50, %.1f us p99\n", "fault time",
