@@ -163,22 +163,25 @@ static int env_policy(enum um_policy *out)
  * environment; a bad variable is an error named in the message. */
 static int config_from_env(um_pool_config *cfg)
 {
-    uint64_t page = 0, limit = 0, readahead = cfg->readahead, threads = 0;
+    uint64_t page = cfg->page_size, limit = 0, readahead = cfg->readahead;
+    uint64_t threads = cfg->fill_threads;
 
     if (env_size("USERMAP_PAGE_SIZE", &page) < 0 ||
         env_size("USERMAP_MEMORY_LIMIT", &limit) < 0 ||
         env_size("USERMAP_READAHEAD", &readahead) < 0 ||
         env_size("USERMAP_FILL_THREADS", &threads) < 0 || env_policy(&cfg->policy) < 0)
         return -1;
-    if (page)
-        cfg->page_size = (size_t)page;
+    /* In the struct 0 means "the default"; in the environment, leaving the
+     * variable unset does, and an explicit 0 page or 0 threads is a mistake. */
+    if (page == 0)
+        return um_fail(EINVAL, "USERMAP_PAGE_SIZE=0: a page size is 4K to 2M, a power of two");
+    if (threads == 0 || threads > MAX_FILL_THREADS)
+        return um_fail(EINVAL, "USERMAP_FILL_THREADS=%llu: from 1 to %u threads",
+                       (unsigned long long)threads, MAX_FILL_THREADS);
+    cfg->page_size = (size_t)page;
     cfg->memory_limit = limit;
     cfg->readahead = (size_t)readahead;
-    if (threads > MAX_FILL_THREADS)
-        return um_fail(EINVAL, "USERMAP_FILL_THREADS=%llu is more than the %u allowed",
-                       (unsigned long long)threads, MAX_FILL_THREADS);
-    if (threads)
-        cfg->fill_threads = (unsigned)threads;
+    cfg->fill_threads = (unsigned)threads;
     return 0;
 }
 

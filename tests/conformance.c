@@ -1398,18 +1398,33 @@ static void sc_shared_msync_part(struct t *t, intptr_t arg)
 
 /* Child of sc_shared_child_exit: map the file itself, write, maybe munmap,
  * and leave with exit(). */
+/* In a child: maps the file of a shared, writes 0xC0.. into its three
+ * pages.  Returns the mapping, or NULL with *err set. */
+static uint8_t *map_and_write_three(struct fork_args *a, long long *err)
+{
+    int fd = open(a->path, O_RDWR);
+    if (fd < 0) {
+        *err = -1;
+        return NULL;
+    }
+    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
+    close(fd);
+    if (q == MAP_FAILED) {
+        *err = -2;
+        return NULL;
+    }
+    for (size_t i = 0; i < 3; i++)
+        q[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    return q;
+}
+
 static long long map_write_exit_child(void *arg)
 {
     struct fork_args *a = arg;
-    int fd = open(a->path, O_RDWR);
-    if (fd < 0)
-        return -1;
-    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
-    close(fd);
-    if (q == MAP_FAILED)
-        return -2;
-    for (size_t i = 0; i < 3; i++)
-        q[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    long long err = 0;
+    uint8_t *q = map_and_write_three(a, &err);
+    if (!q)
+        return err;
     if (a->do_munmap && a->ops->munmap(q, 3 * a->pg) != 0)
         return -3;
     child_report(0);
@@ -1606,16 +1621,9 @@ static void sc_msync_invalidate_dirty(struct t *t, intptr_t arg)
  * without munmap, while the parent keeps its own mapping. */
 static long long map_write_underscore_exit_child(void *arg)
 {
-    struct fork_args *a = arg;
-    int fd = open(a->path, O_RDWR);
-    if (fd < 0)
-        return -1;
-    uint8_t *q = a->ops->mmap(NULL, 3 * a->pg, RW, MAP_SHARED, fd, 0);
-    close(fd);
-    if (q == MAP_FAILED)
-        return -2;
-    for (size_t i = 0; i < 3; i++)
-        q[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    long long err = 0;
+    if (!map_and_write_three(arg, &err))
+        return err;
     return 0; /* spawn() reports and _exit()s */
 }
 
