@@ -1,0 +1,224 @@
+/*
+ * cache_fill.c - bringing pages into a cache: contiguous runs of missing
+ * pages read from the store and installed atomically, and the claims that
+ * keep fills, write-backs, evictions and write faults out of each other's
+ * way.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "addrspace.h"
+#include "cache.h"
+#include "cache_impl.h"
+#include "error.h"
+#include "evict.h"
+#include "lifecycle.h"
+#include "pagemap.h"
+#include "pool.h"
+#include "prefetch.h"
+#include "ranges.h"
+#include "readahead.h"
+#include "region.h"
+#include "stats.h"
+#include "store.h"
+
+/* ---------------------------------------------------------------- fill */
+
+/* Fills are read and installed in runs of up to this many bytes (or one
+ * usermap page, if larger): one store read and one UFFDIO_COPY per run,
+ * not per page, yet short enough that a fault waiting for a run the fill
+ * threads are reading does not wait long. */
+#define FILL_BATCH ((size_t)256 << 10)
+#define MAX_FILL_BATCH ((size_t)2 << 20)    /* the largest usermap page */
+
+/* Settles a reservation of len bytes after placed of them came in. */
+static void count_placed(struct um_cache *c, size_t len, long placed)
+{
+    uint64_t in = placed > 0 ? (uint64_t)placed : 0;
+
+    __atomic_fetch_add(&c->resident, in, __ATOMIC_RELAXED);
+    if (in < len)
+        evict_unreserve(c->pool, len - in);
+}
+
+/* Reads [off, off+len) from the store and installs it where pages are
+ * missing.  Returns the usermap pages read, or -errno. */
+static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
+{
+    struct um_counters *counters = &c->pool->counters;
+    int pages = (int)((len + c->page_size - 1) / c->page_size);
+    void *buf;
+    ssize_t got;
+    long placed;
+
+    evict_reserve(c->pool, len);
+    if (c->anonymous) {
+        placed = um_engine->place_zero(c->window + off, len);
+        count_placed(c, len, placed);
+        return placed < 0 ? (int)placed : 0;
+    }
+    buf = cache_scratch(len);
+    got = buf ? c->store->ops->read(c->store, buf, len, off) : -ENOMEM;
+    if (got < 0) {
+        evict_unreserve(c->pool, len);
+        return (int)got;
+    }
+    memset((char *)buf + got, 0, len - (size_t)got);
+    stat_add(&counters->bytes_read, (uint64_t)got);
+    stat_add(&counters->pages_filled, (uint64_t)pages);
+    if (prefetch)
+        stat_add(&counters->pages_prefetched, (uint64_t)pages);
+    placed = um_engine->place(c->window + off, buf, len);
+    count_placed(c, len, placed);
+    if (placed > 0)
+        evict_note_filled(c->pool, c, off, len);
+    return placed < 0 ? (int)placed : pages;
+}
+
+#define IN_FLIGHT_SLOTS (sizeof(((struct fills_in_flight *)0)->run) / sizeof(struct um_range))
+
+/*
+ * See cache_impl.h.  A fault on a page the fill threads are bringing in
+ * waits for them rather than reading it again.  Eviction uses CLAIM_TRY: a
+ * thread evicting to make room for its own claimed fill must not wait, or
+ * it could wait for itself.
+ */
+int cache_claim(struct um_cache *c, uint64_t start, uint64_t end, enum claim_mode mode,
+                bool *waited)
+{
+    struct fills_in_flight *f = &c->in_flight;
+    int slot = -1;
+
+    *waited = false;
+    pthread_mutex_lock(&f->lock);
+    for (;;) {
+        bool busy = false;
+        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && !busy; i++)
+            busy = f->run[i].end && f->run[i].start < end && start < f->run[i].end;
+        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && slot < 0 && !busy; i++) {
+            if (!f->run[i].end) {
+                f->run[i] = (struct um_range){ start, end };
+                slot = (int)i;
+            }
+        }
+        if (slot >= 0 || mode == CLAIM_TRY || (!busy && mode == CLAIM_FILL))
+            break;
+        pthread_cond_wait(&f->done, &f->lock);
+        *waited = *waited || busy;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return slot;
+}
+
+void cache_unclaim(struct um_cache *c, int slot)
+{
+    struct fills_in_flight *f = &c->in_flight;
+
+    if (slot < 0)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->run[slot] = (struct um_range){ 0, 0 };
+    pthread_cond_broadcast(&f->done);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Whether any system page of [first, first+n) is missing, per mincore. */
+static bool any_missing(const unsigned char *vec, size_t first, size_t n)
+{
+    for (size_t i = first; i < first + n; i++)
+        if (!(vec[i] & 1))
+            return true;
+    return false;
+}
+
+/*
+ * Finds the first run of usermap pages with something missing in
+ * [pos, end) (at most MAX_FILL_BATCH bytes).  False if all is present.
+ */
+static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
+                             uint64_t *run_start, uint64_t *run_end)
+{
+    size_t sys = um_system_page();
+    unsigned char vec[MAX_FILL_BATCH / 4096];
+    uint64_t p;
+
+    /* Unknown residency counts as missing: installing skips pages that
+     * turn out to be there. */
+    if (mincore(c->window + pos, (size_t)(end - pos), vec) < 0)
+        memset(vec, 0, sizeof(vec));
+    for (p = pos; p < end; p += c->page_size) {
+        uint64_t pend = p + c->page_size < end ? p + c->page_size : end;
+        if (any_missing(vec, (size_t)(p - pos) / sys, (size_t)(pend - p) / sys))
+            break;
+    }
+    if (p >= end)
+        return false;
+    *run_start = p;
+    for (; p < end; p += c->page_size) {
+        uint64_t pend = p + c->page_size < end ? p + c->page_size : end;
+        if (!any_missing(vec, (size_t)(p - pos) / sys, (size_t)(pend - p) / sys))
+            break;
+    }
+    *run_end = p < end ? p : end;
+    return true;
+}
+
+/* Fills the missing usermap pages of [start, end), at most one batch,
+ * one contiguous run at a time. */
+static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
+{
+    uint64_t pos = start, run_start, run_end;
+    int filled = 0;
+
+    while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
+        bool waited;
+        int slot = cache_claim(c, run_start, run_end, CLAIM_FILL, &waited), rc;
+
+        if (waited) {           /* someone else filled part of it: look again */
+            cache_unclaim(c, slot);
+            pos = run_start;
+            continue;
+        }
+        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch);
+        cache_unclaim(c, slot);
+        if (rc < 0)
+            return rc;
+        filled += rc;
+        pos = run_end;
+    }
+    return filled;
+}
+
+int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
+{
+    uint64_t page = c->page_size;
+    uint64_t start = round_down(off, page);
+    uint64_t end = round_up(off + len, page);
+    /* Pages wholly past the end of the file are the kernel's SIGBUS. */
+    uint64_t limit = round_up(c->size, um_system_page());
+    uint64_t batch = page > FILL_BATCH ? page : FILL_BATCH;
+    int filled = 0;
+
+    if (end > limit)
+        end = limit;
+
+    for (uint64_t b = start; b < end; b += batch) {
+        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch);
+        if (rc < 0)
+            return rc;
+        filled += rc;
+    }
+    return filled;
+}
+
+struct um_readahead *cache_readahead(struct um_cache *c)
+{
+    return &c->readahead;
+}
+
