@@ -113,6 +113,7 @@ UM_API const char *um_error_message(void);
  *   USERMAP_POLICY        clock, fifo or lru
  *   USERMAP_READAHEAD     read-ahead window in bytes (0: off)
  *   USERMAP_FILL_THREADS  threads that fill pages ahead of the program
+ *   USERMAP_FAULT_MODE    handler (default) or in-thread
  *
  * An invalid value makes the first um_mmap() fail with EINVAL and a
  * message naming the variable; it is never silently replaced.
@@ -125,12 +126,31 @@ enum um_policy {
     UM_POLICY_LRU,           /* least recently used, approximated */
 };
 
+/*
+ * Who serves a fault.  UM_FAULTS_HANDLER: usermap's handler thread; the
+ * faulting thread waits (a round trip across cores costs tens of
+ * microseconds).  UM_FAULTS_IN_THREAD: the faulting thread itself, in a
+ * SIGBUS handler usermap installs (a few microseconds), with two limits:
+ * a system call that touches a page not yet filled (read(2) into it,
+ * write(2) from it) fails with EFAULT instead of waiting, and the program
+ * must not block SIGBUS, nor replace usermap's SIGBUS handler without
+ * calling the previous one.  In a pool with a memory limit, MAP_SHARED
+ * mappings of files open for writing are served by the handler thread even
+ * in this mode: evicting their pages safely takes synchronous write
+ * faults, which only the handler can take.
+ */
+enum um_fault_mode {
+    UM_FAULTS_HANDLER = 0,
+    UM_FAULTS_IN_THREAD,
+};
+
 typedef struct um_pool_config {
     size_t page_size;        /* bytes, power of two, 4 KiB..2 MiB; 0: system page */
     uint64_t memory_limit;   /* bytes of resident pages; 0: no limit */
     enum um_policy policy;   /* which pages leave first under the limit */
     size_t readahead;        /* bytes filled ahead of sequential faults; 0: off */
     unsigned fill_threads;   /* threads filling ahead of the program; 0: default */
+    enum um_fault_mode fault_mode; /* who serves faults (see above) */
 } um_pool_config;
 
 /* Fills *cfg with the defaults: system page, no limit, CLOCK, 1 MiB

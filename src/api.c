@@ -201,7 +201,11 @@ static void *place(struct request *rq)
         um_fail(ENOMEM, "out of memory recording a mapping of %zu bytes", rq->len);
         return MAP_FAILED;
     }
-    if (um_engine->watch(p, rq->len, region_tracking(&rq->region)) < 0) {
+    if (region_in_thread(&rq->region))
+        prefetch_start(rq->region.pool);
+    if ((region_in_thread(&rq->region) && um_engine_catch_sigbus() < 0) ||
+        um_engine->watch(p, rq->len, region_tracking(&rq->region),
+                         region_in_thread(&rq->region)) < 0) {
         int err = errno;
         munmap(p, rq->len);
         region_remove_range(rq->region.start, rq->region.end, keep_piece);

@@ -43,6 +43,9 @@ void cache_release(struct um_cache *c);
  * userfaultfd refuses to watch mappings that may never be written. */
 int cache_map_fd(const struct um_cache *c);
 
+/* The size of the file (or anonymous memory) behind the cache. */
+uint64_t cache_size(const struct um_cache *c);
+
 /* Whether the cache has somewhere to write back to (not anonymous). */
 bool cache_has_store_writes(const struct um_cache *c);
 

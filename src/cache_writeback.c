@@ -77,7 +77,11 @@ int cache_has_writer(void *arg, const struct um_region *r)
 }
 
 /* Adds the pages of [lo, hi) present in the memfd (SEEK_DATA). */
-static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_ranges *out)
+/* Calls fn for each run of [lo, hi) present in the memfd (SEEK_DATA),
+ * cut at the file's size.  Allocates nothing: eviction runs it from the
+ * SIGBUS handler of in-thread faults. */
+static int for_each_present(struct um_cache *c, uint64_t lo, uint64_t hi, um_range_fn fn,
+                            void *arg)
 {
     uint64_t end = hi < c->size ? hi : c->size;
     off_t pos = (off_t)lo;
@@ -93,10 +97,20 @@ static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_r
         hole = lseek(c->memfd, data, SEEK_HOLE);
         if (hole < 0)
             return -errno;
-        ranges_add(out, (uint64_t)data, (uint64_t)hole < end ? (uint64_t)hole : end);
+        fn(arg, (uintptr_t)data, (uint64_t)hole < end ? (uintptr_t)hole : (uintptr_t)end);
         pos = hole;
     }
     return 0;
+}
+
+static void add_range(void *arg, uintptr_t start, uintptr_t end)
+{
+    ranges_add(arg, start, end);
+}
+
+static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_ranges *out)
+{
+    return for_each_present(c, lo, hi, add_range, out);
 }
 
 /*
@@ -245,15 +259,16 @@ int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
 }
 
 /* Bytes of [start, end) present in the memfd. */
+static void add_length(void *arg, uintptr_t start, uintptr_t end)
+{
+    *(uint64_t *)arg += round_up(end, um_system_page()) - start;
+}
+
 static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
 {
-    struct um_ranges present = { 0 };
     uint64_t total = 0;
 
-    add_present(c, start, end, &present);
-    for (size_t i = 0; i < present.n; i++)
-        total += round_up(present.v[i].end, um_system_page()) - present.v[i].start;
-    ranges_free(&present);
+    for_each_present(c, start, end, add_length, &total);
     return total;
 }
 

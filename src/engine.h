@@ -37,8 +37,10 @@ struct um_engine {
     bool tracks_writes_sync;
 
     /* Watches [addr, addr+len): missing pages fault to us, and writes are
-     * tracked as asked (or as well as the kernel allows). */
-    int (*watch)(void *addr, size_t len, enum um_tracking tracking);
+     * tracked as asked (or as well as the kernel allows).  in_thread: the
+     * faulting thread gets SIGBUS instead, and serves the fault itself
+     * (um_fault_in_thread). */
+    int (*watch)(void *addr, size_t len, enum um_tracking tracking, bool in_thread);
     /* Installs len bytes from src at dst where no page is present yet;
      * pages already present are left alone.  Wakes nobody.  Returns the
      * bytes installed, or -errno. */
@@ -74,5 +76,13 @@ const struct um_engine *um_engine_uffd_start(void);
 /* Serves one fault at addr (a first write to a protected page when
  * write_fault); called by engines from their handler threads. */
 void um_fault(uintptr_t addr, bool write_fault);
+
+/* Serves a fault at addr in the faulting thread (from its SIGBUS
+ * handler).  False: addr is not a missing page of an in-thread mapping
+ * (past the end of its file, say), and the SIGBUS is the program's. */
+bool um_fault_in_thread(uintptr_t addr);
+
+/* Installs the SIGBUS handler of in-thread faults (once). */
+int um_engine_catch_sigbus(void);
 
 #endif

@@ -17,6 +17,10 @@
  *   sync   a first write faults to us (UFFD_PAGEFAULT_FLAG_WP), so that a
  *          write to a page being evicted waits until the page is gone and
  *          then lands on a fresh copy: for pools with a memory limit.
+ * A third one, with UFFD_FEATURE_SIGBUS, watches the mappings of in-thread
+ * pools: a missing page raises SIGBUS in the faulting thread, whose
+ * handler (um_fault_in_thread) fills the page and returns; no thread reads
+ * that descriptor.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +45,8 @@
 
 /* The two descriptors: async write protect (and everything untracked),
  * and sync write protect.  -1 when not open. */
-enum { ASYNC, SYNC, INSTANCES };
-static int uffds[INSTANCES] = { -1, -1 };
+enum { ASYNC, SYNC, INTHREAD, INSTANCES };
+static int uffds[INSTANCES] = { -1, -1, -1 };
 static uint64_t features[INSTANCES];   /* what each handshake enabled */
 static long system_page;
 
@@ -139,7 +143,7 @@ static int start_handler_thread(int uffd)
     return 0;
 }
 
-static int uffd_watch(void *addr, size_t len, enum um_tracking tracking)
+static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, bool in_thread)
 {
     struct uffdio_register reg = {
         .range = { .start = (uintptr_t)addr, .len = len },
@@ -157,7 +161,15 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking)
         tracking = UM_TRACK_ASYNC;
     if (tracking == UM_TRACK_ASYNC && !uffd_engine.tracks_writes)
         tracking = UM_TRACK_NONE;
-    uffd = uffds[tracking == UM_TRACK_SYNC ? SYNC : ASYNC];
+    /* In-thread faults are SIGBUS for every reason, write-protect ones
+     * included: only asynchronous tracking goes with them (region.c never
+     * asks for more). */
+    if (in_thread && tracking == UM_TRACK_SYNC)
+        tracking = UM_TRACK_ASYNC;
+    if (in_thread && uffds[INTHREAD] < 0)
+        return um_fail(ENOTSUP, "this kernel's userfaultfd cannot raise SIGBUS for "
+                       "in-thread faults (UFFD_FEATURE_SIGBUS)");
+    uffd = uffds[in_thread ? INTHREAD : tracking == UM_TRACK_SYNC ? SYNC : ASYNC];
     if (tracking != UM_TRACK_NONE)
         reg.mode |= UFFDIO_REGISTER_MODE_WP;
     if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
@@ -174,10 +186,11 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking)
 /*
  * UFFDIO_COPY and UFFDIO_ZEROPAGE stop at the first page that is already
  * there (EEXIST); such a page is someone else's fill and must be kept, so
- * step over it and go on.  Both go through the async descriptor, which
- * watches the windows and anonymous private memory.
+ * step over it and go on.  The range must be watched by the descriptor
+ * used: windows are the async one's, anonymous private memory is the
+ * async or the in-thread one's (ENOENT from one: try the next).
  */
-static long place_loop(void *dst, const void *src, size_t len, bool zero)
+static long place_with(int uffd, void *dst, const void *src, size_t len, bool zero)
 {
     size_t done = 0, placed = 0;
 
@@ -190,7 +203,7 @@ static long place_loop(void *dst, const void *src, size_t len, bool zero)
                 .range = { .start = (uintptr_t)dst + done, .len = len - done },
                 .mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
             };
-            rc = ioctl(uffds[ASYNC], UFFDIO_ZEROPAGE, &z);
+            rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
             moved = z.zeropage;
         } else {
             struct uffdio_copy c = {
@@ -199,7 +212,7 @@ static long place_loop(void *dst, const void *src, size_t len, bool zero)
                 .len = len - done,
                 .mode = UFFDIO_COPY_MODE_DONTWAKE,
             };
-            rc = ioctl(uffds[ASYNC], UFFDIO_COPY, &c);
+            rc = ioctl(uffd, UFFDIO_COPY, &c);
             moved = c.copy;
         }
         if (moved > 0) {
@@ -214,6 +227,15 @@ static long place_loop(void *dst, const void *src, size_t len, bool zero)
             return -errno;
     }
     return (long)placed;
+}
+
+static long place_loop(void *dst, const void *src, size_t len, bool zero)
+{
+    long rc = place_with(uffds[ASYNC], dst, src, len, zero);
+
+    if (rc == -ENOENT && uffds[INTHREAD] >= 0)
+        rc = place_with(uffds[INTHREAD], dst, src, len, zero);
+    return rc;
 }
 
 static long uffd_place(void *dst, const void *src, size_t len)
@@ -313,7 +335,7 @@ static int bring_up(void)
         uffds[i] = open_configured_uffd(features[i], NULL);
         if (uffds[i] < 0)
             return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
-        if (start_handler_thread(uffds[i]) < 0)
+        if (i != INTHREAD && start_handler_thread(uffds[i]) < 0)
             return -1;
     }
     return 0;
@@ -380,6 +402,8 @@ const struct um_engine *um_engine_uffd_start(void)
         features[SYNC] = features[ASYNC];
     if (uffd_engine.tracks_writes)
         features[ASYNC] |= UFFD_FEATURE_WP_ASYNC;
+    if (available & UFFD_FEATURE_SIGBUS)
+        features[INTHREAD] = features[ASYNC] | UFFD_FEATURE_SIGBUS;
     if (bring_up() < 0)
         return NULL;
     return &uffd_engine;

@@ -15,6 +15,7 @@
  *          reference resets and each pass of the hand lowers.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +26,22 @@
 
 #define LRU_MAX_AGE 3
 
-void frames_init(struct um_frames *f)
+/* Room for every page the budget holds, twice over, made up front: frames
+ * are noted from fault handlers, the SIGBUS one included, where growing
+ * the ring (malloc) is no business.  A full ring still grows. */
+int frames_init(struct um_frames *f, uint64_t limit, size_t page)
 {
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->lock, NULL);
+    if (!limit)
+        return 0;
+    f->cap = (size_t)(2 * (limit / page) + 64);
+    f->ring = malloc(f->cap * sizeof(*f->ring));
+    if (!f->ring) {
+        pthread_mutex_destroy(&f->lock);
+        return -1;
+    }
+    return 0;
 }
 
 void frames_destroy(struct um_frames *f)
@@ -127,32 +140,32 @@ static bool policy_allows(enum um_policy policy, struct um_frame *fr, uint64_t p
 }
 
 /*
- * Picks victims worth at least want bytes; each frame is looked at most
- * twice, so a ring of unevictable or busy pages ends the search.
+ * Picks up to cap victims worth want bytes into out; each frame is looked
+ * at most twice, so a ring of unevictable or busy pages ends the search.
+ * Returns how many.
  */
-static void choose_victims(struct um_pool *pool, uint64_t want, struct um_frame **out,
-                           size_t *n)
+static size_t choose_victims(struct um_pool *pool, uint64_t want, struct um_frame *out,
+                             size_t cap)
 {
     struct um_frames *f = &pool->frames;
     uint64_t page = pool->cfg.page_size, chosen = 0;
-    size_t budget;
+    size_t budget, n = 0;
 
-    *n = 0;
     pthread_mutex_lock(&f->lock);
-    *out = malloc((want / page + 1) * sizeof(**out));
     budget = 2 * f->count;
-    while (*out && chosen < want && f->count && budget--) {
+    while (n < cap && chosen < want && f->count && budget--) {
         struct um_frame fr = pop(f);
 
         if (cache_may_evict(fr.cache, fr.off, page) &&
             policy_allows(pool->cfg.policy, &fr, page)) {
-            (*out)[(*n)++] = fr;
+            out[n++] = fr;
             chosen += page;
         } else {
             push(f, fr);
         }
     }
     pthread_mutex_unlock(&f->lock);
+    return n;
 }
 
 /* Victims that could not go now (being filled or written) stay frames. */
@@ -164,24 +177,40 @@ static void give_back(struct um_pool *pool, const struct um_frame *v, size_t n)
     pthread_mutex_unlock(&pool->frames.lock);
 }
 
-static int by_cache_then_offset(const void *a, const void *b)
+static bool before(const struct um_frame *x, const struct um_frame *y)
 {
-    const struct um_frame *x = a, *y = b;
-
     if (x->cache != y->cache)
-        return (uintptr_t)x->cache < (uintptr_t)y->cache ? -1 : 1;
-    return (x->off > y->off) - (x->off < y->off);
+        return (uintptr_t)x->cache < (uintptr_t)y->cache;
+    return x->off < y->off;
 }
 
-/* Evicts at least want bytes if it can.  Returns the bytes freed. */
+/* By cache, then offset, so that contiguous victims go in one punch.  An
+ * insertion sort: a few hundred frames, and qsort may allocate, which a
+ * SIGBUS handler must not. */
+static void sort_frames(struct um_frame *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct um_frame x = v[i];
+        size_t j = i;
+
+        for (; j > 0 && before(&x, &v[j - 1]); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Evicts up to want bytes, at most VICTIMS_PER_PASS pages (the caller
+ * loops).  Allocates nothing: it runs in fault handlers, the SIGBUS one
+ * included.  Returns the bytes freed. */
+#define VICTIMS_PER_PASS 256
+
 static uint64_t evict_some(struct um_pool *pool, uint64_t want)
 {
     uint64_t page = pool->cfg.page_size, freed = 0;
-    struct um_frame *v;
-    size_t n, i = 0;
+    struct um_frame v[VICTIMS_PER_PASS];
+    size_t n = choose_victims(pool, want, v, VICTIMS_PER_PASS), i = 0;
 
-    choose_victims(pool, want, &v, &n);
-    qsort(v, n, sizeof(*v), by_cache_then_offset);
+    sort_frames(v, n);
     while (i < n) {
         size_t j = i + 1;
         uint64_t gone;
@@ -194,7 +223,6 @@ static uint64_t evict_some(struct um_pool *pool, uint64_t want)
         stat_add(&pool->counters.evictions, (gone + page - 1) / page);
         i = j;
     }
-    free(v);
     return freed;
 }
 

@@ -26,7 +26,8 @@ struct um_frames {
     size_t cap, head, count;
 };
 
-void frames_init(struct um_frames *f);
+/* 0, or -1 when out of memory. */
+int frames_init(struct um_frames *f, uint64_t limit, size_t page);
 void frames_destroy(struct um_frames *f);
 
 /*

@@ -137,3 +137,32 @@ void um_fault(uintptr_t addr, bool write_fault)
      * retries and meets what is there now (SIGSEGV for an unmapped one). */
     um_engine->wake((void *)wake.start, wake.end - wake.start);
 }
+
+/* Whether addr lies before the end of its file, rounded to a page: past
+ * that, SIGBUS is the kernel's answer, and the program's. */
+static bool within_file(const struct um_region *r, uintptr_t addr)
+{
+    uint64_t sys = um_system_page();
+
+    return !r->cache ||
+           region_offset_of(r, addr) < ((cache_size(r->cache) + sys - 1) & ~(sys - 1));
+}
+
+bool um_fault_in_thread(uintptr_t addr)
+{
+    uint64_t started = stat_now_ns();
+    struct um_region *r;
+    bool served = false;
+
+    um_lock_shared();
+    r = region_find(addr);
+    if (r && region_in_thread(r) && within_file(r, addr)) {
+        served = fill(r, page_around(r, addr)) == 0;
+        if (served) {
+            stat_add(&r->pool->counters.faults, 1);
+            stat_add_latency(&r->pool->counters, stat_now_ns() - started);
+        }
+    }
+    um_unlock();
+    return served;
+}

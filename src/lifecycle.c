@@ -90,8 +90,8 @@ static void after_fork_in_parent(void)
 static int rewatch_region(void *arg, const struct um_region *r)
 {
     (void)arg;
-    return um_engine->watch((void *)r->start, r->end - r->start,
-                            region_tracking(r)) < 0 ? -errno : 0;
+    return um_engine->watch((void *)r->start, r->end - r->start, region_tracking(r),
+                            region_in_thread(r)) < 0 ? -errno : 0;
 }
 
 static int unmap_region(void *arg, const struct um_region *r)

@@ -53,6 +53,9 @@ static int resolve_config(um_pool_config *cfg)
     if (cfg->fill_threads > MAX_FILL_THREADS)
         return um_fail(EINVAL, "%u fill threads is more than the %u allowed",
                        cfg->fill_threads, MAX_FILL_THREADS);
+    if (cfg->fault_mode != UM_FAULTS_HANDLER && cfg->fault_mode != UM_FAULTS_IN_THREAD)
+        return um_fail(EINVAL, "fault mode %d is neither UM_FAULTS_HANDLER nor "
+                       "UM_FAULTS_IN_THREAD", (int)cfg->fault_mode);
     return 0;
 }
 
@@ -76,8 +79,13 @@ static struct um_pool *new_pool(const um_pool_config *cfg)
         return NULL;
     }
     pool->cfg = resolved;
+    if (frames_init(&pool->frames, resolved.memory_limit, resolved.page_size) < 0) {
+        free(pool);
+        um_fail(ENOMEM, "out of memory for the frames of a %llu-byte budget",
+                (unsigned long long)resolved.memory_limit);
+        return NULL;
+    }
     prefetch_init(&pool->prefetch);
-    frames_init(&pool->frames);
     pthread_mutex_lock(&pools_lock);
     pool->next = pools;
     pools = pool;
@@ -143,20 +151,41 @@ static int env_size(const char *name, uint64_t *out)
     return 0;
 }
 
-static int env_policy(enum um_policy *out)
+/* A variable naming one of n choices; *out is the index of the match. */
+static int env_choice(const char *name, const char *const *names, unsigned n,
+                      const char *listed, int *out)
 {
-    static const char *const names[] = { "clock", "fifo", "lru" };
-    const char *v = getenv("USERMAP_POLICY");
+    const char *v = getenv(name);
 
     if (!v || !*v)
         return 0;
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (unsigned i = 0; i < n; i++) {
         if (strcasecmp(v, names[i]) == 0) {
-            *out = (enum um_policy)i;
+            *out = (int)i;
             return 0;
         }
     }
-    return um_fail(EINVAL, "USERMAP_POLICY=\"%s\" is none of clock, fifo, lru", v);
+    return um_fail(EINVAL, "%s=\"%s\" is none of %s", name, v, listed);
+}
+
+static int env_policy(enum um_policy *out)
+{
+    static const char *const names[] = { "clock", "fifo", "lru" };
+    int i = (int)*out;
+    int rc = env_choice("USERMAP_POLICY", names, 3, "clock, fifo, lru", &i);
+
+    *out = (enum um_policy)i;
+    return rc;
+}
+
+static int env_fault_mode(enum um_fault_mode *out)
+{
+    static const char *const names[] = { "handler", "in-thread" };
+    int i = (int)*out;
+    int rc = env_choice("USERMAP_FAULT_MODE", names, 2, "handler, in-thread", &i);
+
+    *out = (enum um_fault_mode)i;
+    return rc;
 }
 
 /* The default pool's configuration: defaults, overridden by the
@@ -169,7 +198,8 @@ static int config_from_env(um_pool_config *cfg)
     if (env_size("USERMAP_PAGE_SIZE", &page) < 0 ||
         env_size("USERMAP_MEMORY_LIMIT", &limit) < 0 ||
         env_size("USERMAP_READAHEAD", &readahead) < 0 ||
-        env_size("USERMAP_FILL_THREADS", &threads) < 0 || env_policy(&cfg->policy) < 0)
+        env_size("USERMAP_FILL_THREADS", &threads) < 0 || env_policy(&cfg->policy) < 0 ||
+        env_fault_mode(&cfg->fault_mode) < 0)
         return -1;
     /* In the struct 0 means "the default"; in the environment, leaving the
      * variable unset does, and an explicit 0 page or 0 threads is a mistake. */

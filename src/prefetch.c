@@ -91,6 +91,16 @@ static void start_threads(struct um_pool *pool)
         pf->running++;
 }
 
+void prefetch_start(struct um_pool *pool)
+{
+    struct um_prefetch *pf = &pool->prefetch;
+
+    pthread_mutex_lock(&pf->lock);
+    if (pf->running == 0 && !pf->stopping)
+        start_threads(pool);
+    pthread_mutex_unlock(&pf->lock);
+}
+
 void prefetch_request(struct um_pool *pool, struct um_cache *cache, uint64_t off,
                       uint64_t end, uint64_t skip)
 {

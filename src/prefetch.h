@@ -50,6 +50,11 @@ void prefetch_init(struct um_prefetch *pf);
 void prefetch_request(struct um_pool *pool, struct um_cache *cache, uint64_t off,
                       uint64_t end, uint64_t skip);
 
+/* Starts the pool's fill threads now rather than on the first request,
+ * which may come from a SIGBUS handler (in-thread faults), where starting
+ * a thread is no business.  Idempotent. */
+void prefetch_start(struct um_pool *pool);
+
 /* Forgets queued requests for a cache about to close (exclusive lock). */
 void prefetch_forget(struct um_pool *pool, struct um_cache *cache);
 

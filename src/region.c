@@ -27,6 +27,15 @@ enum um_tracking region_tracking(const struct um_region *r)
     return r->pool->cfg.memory_limit ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
 }
 
+/* A mapping that writes back in a pool with a limit is served by the
+ * handlers whatever the pool's mode: evicting its pages safely needs
+ * synchronous write faults, which in-thread faults cannot deliver. */
+bool region_in_thread(const struct um_region *r)
+{
+    return r->pool->cfg.fault_mode == UM_FAULTS_IN_THREAD &&
+           !(r->pool->cfg.memory_limit && region_writes_back(r));
+}
+
 /* Index of the first region whose end is above addr (count if none). */
 static size_t first_ending_after(uintptr_t addr)
 {

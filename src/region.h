@@ -40,8 +40,12 @@ struct um_region {
 bool region_writes_back(const struct um_region *r);
 
 /* How writes through r are tracked: synchronously where pages may be
- * evicted while written (pools with a memory limit). */
+ * evicted while written (pools with a memory limit, served by handlers). */
 enum um_tracking region_tracking(const struct um_region *r);
+
+/* Whether r's faults are served in the faulting thread (an in-thread
+ * pool's, but for writable mappings under a memory limit). */
+bool region_in_thread(const struct um_region *r);
 
 /* The region holding addr, or NULL.  Valid while the lock is held. */
 struct um_region *region_find(uintptr_t addr);

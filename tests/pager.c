@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <usermap.h>
@@ -68,6 +70,24 @@ static int temp_file(uint64_t len, int filled)
     return fd;
 }
 
+static enum um_fault_mode fault_mode;   /* of the pools the checks make */
+
+/* The same file through a descriptor open read-only: its mappings cannot
+ * write, so every pool mode serves them its own way. */
+static int read_only(int fd)
+{
+    char path[64];
+    int ro;
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ro = open(path, O_RDONLY);
+    if (ro < 0) {
+        perror(path);
+        exit(2);
+    }
+    return ro;
+}
+
 static um_pool *pool_with(size_t page, uint64_t limit, enum um_policy policy)
 {
     um_pool_config cfg;
@@ -77,6 +97,7 @@ static um_pool *pool_with(size_t page, uint64_t limit, enum um_policy policy)
     cfg.page_size = page;
     cfg.memory_limit = limit;
     cfg.policy = policy;
+    cfg.fault_mode = fault_mode;
     pool = um_pool_create(&cfg);
     if (!pool) {
         printf("  um_pool_create: %s\n", um_error_message());
@@ -144,11 +165,12 @@ static void check_budget_scan(size_t page, enum um_policy policy)
 {
     uint64_t limit = 16 * MIB, len = 4 * limit, sum = 0, base, worst = 0;
     uint64_t allowed = limit + 2 * page;
-    int fd = temp_file(len, 1);
+    int rw = temp_file(len, 1), fd = read_only(rw);
     um_pool *pool = pool_with(page, limit, policy);
     struct um_stats s;
     uint8_t *p;
 
+    close(rw);
     base = pss_bytes();
     p = um_mmap_pool(pool, NULL, len, PROT_READ, MAP_SHARED, fd, 0);
     CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
@@ -224,6 +246,57 @@ static void check_evict_dirty(size_t page, enum um_policy policy)
     close(fd);
 }
 
+/* In-thread faults: the scan reads the file's bytes and its faults are
+ * counted; a system call into a page not filled yet fails with EFAULT (the
+ * documented limit), and works once the page is in; a page past the end
+ * of the file still raises the kernel's SIGBUS, BUS_ADRERR at the address. */
+static void on_bus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    _exit(si->si_code == BUS_ADRERR ? 40 : 41);
+}
+
+static void check_in_thread_limits(size_t page)
+{
+    uint64_t len = 4 * MIB + 100;
+    int fd = temp_file(len, 1), out = temp_file(0, 0), status = 0;
+    um_pool *pool = pool_with(page, 0, UM_POLICY_CLOCK);
+    uint8_t *p = um_mmap_pool(pool, NULL, len + 2 * sys_page, PROT_READ, MAP_SHARED, fd, 0);
+    uint64_t bad = 0;
+    struct um_stats s;
+    pid_t child;
+
+    CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (p == MAP_FAILED)
+        return;
+    errno = 0;
+    CHECK(write(out, p + 2 * MIB, 10) == -1 && errno == EFAULT,
+          "write(2) from an unfilled page: errno %d, expected EFAULT", errno);
+    for (uint64_t off = 0; off < len; off += 1)
+        bad += p[off] != pattern(off);
+    CHECK(bad == 0, "%" PRIu64 " bytes read wrong", bad);
+    CHECK(write(out, p + 2 * MIB, 10) == 10, "write(2) from a filled page: %s",
+          strerror(errno));
+    um_stats(pool, &s);
+    CHECK(s.faults > 0, "no fault was counted");
+    child = fork();
+    if (child == 0) {
+        struct sigaction sa = { .sa_sigaction = on_bus, .sa_flags = SA_SIGINFO };
+        sigaction(SIGBUS, &sa, NULL);
+        alarm(10);
+        return (void)(*(volatile uint8_t *)(p + len + sys_page)), _exit(42);
+    }
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 40,
+          "a page past the end of the file: child status %#x, expected SIGBUS BUS_ADRERR",
+          status);
+    CHECK(um_munmap(p, len + 2 * sys_page) == 0, "munmap: %s", um_error_message());
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    close(out);
+    close(fd);
+}
+
 /* ------------------------------------------------------------ runner */
 
 static void run_dirty(void)
@@ -250,6 +323,18 @@ static void run_evict(void)
     }
 }
 
+/* The checks above again, with faults served in the faulting thread. */
+static void run_in_thread(void)
+{
+    fault_mode = UM_FAULTS_IN_THREAD;
+    check_in_thread_limits(4096);
+    check_in_thread_limits(64 * 1024);
+    run_dirty();
+    run_budget();
+    check_evict_dirty(4096, UM_POLICY_CLOCK);
+    fault_mode = UM_FAULTS_HANDLER;
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -257,6 +342,7 @@ static const struct {
     { "dirty_pages_only", run_dirty },
     { "budget_scan", run_budget },
     { "evict_dirty", run_evict },
+    { "in_thread", run_in_thread },
 };
 
 int main(int argc, char **argv)
