@@ -62,14 +62,18 @@ struct contender {
     const char *name;
     enum kind kind;
     size_t page_size;                 /* usermap: the pool's page size */
+    enum um_fault_mode mode;          /* usermap: who serves faults */
 };
 
+/* "it": faults served in the faulting thread (UM_FAULTS_IN_THREAD). */
 static const struct contender contenders[] = {
-    { "kernel mmap", KERNEL, 0 },
-    { "pread loop", PREAD, 0 },
-    { "usermap 4K", USERMAP, 4 * KIB },
-    { "usermap 64K", USERMAP, 64 * KIB },
-    { "usermap 2M", USERMAP, 2 * MIB },
+    { "kernel mmap", KERNEL, 0, UM_FAULTS_HANDLER },
+    { "pread loop", PREAD, 0, UM_FAULTS_HANDLER },
+    { "usermap 4K", USERMAP, 4 * KIB, UM_FAULTS_HANDLER },
+    { "usermap 64K", USERMAP, 64 * KIB, UM_FAULTS_HANDLER },
+    { "usermap 2M", USERMAP, 2 * MIB, UM_FAULTS_HANDLER },
+    { "usermap 4K it", USERMAP, 4 * KIB, UM_FAULTS_IN_THREAD },
+    { "usermap 64K it", USERMAP, 64 * KIB, UM_FAULTS_IN_THREAD },
 };
 #define NCONT (sizeof(contenders) / sizeof(contenders[0]))
 #define C_KERNEL 0u                   /* the baselines ratios are taken against */
@@ -470,6 +474,7 @@ static int map_open(struct mapping *m, const struct contender *c, int fd, uint64
         um_pool_config_init(&cfg);    /* default read-ahead and fill threads */
         cfg.page_size = c->page_size;
         cfg.memory_limit = limit;
+        cfg.fault_mode = c->mode;
         m->pool = um_pool_create(&cfg);
         if (!m->pool) {
             snprintf(s->why, sizeof(s->why), "um_pool_create: %s", um_error_message());
