@@ -64,6 +64,14 @@ status "stat with 64K pages" 0 env USERMAP_PAGE_SIZE=64K "$tool" stat "$dir/odd"
 check "stat page size" grep -q '^page size  *65536 bytes' "$dir/out"
 check "stat same checksum with 64K pages" [ "$(grep '^checksum' "$dir/out")" = \
     "$(grep '^checksum' "$dir/stat1")" ]
+status "stat in-thread" 0 env USERMAP_FAULT_MODE=in-thread "$tool" stat "$dir/odd"
+check "stat same checksum in-thread" [ "$(grep '^checksum' "$dir/out")" = \
+    "$(grep '^checksum' "$dir/stat1")" ]
+status "stat with a budget" 0 env USERMAP_MEMORY_LIMIT=64K "$tool" stat "$dir/odd"
+check "stat same checksum with a budget" [ "$(grep '^checksum' "$dir/out")" = \
+    "$(grep '^checksum' "$dir/stat1")" ]
+status "bad fault mode" 1 env USERMAP_FAULT_MODE=sometimes "$tool" stat "$dir/odd"
+check "bad fault mode message" grep -q 'USERMAP_FAULT_MODE' "$dir/err"
 status "stat with a bad pool" 1 env USERMAP_PAGE_SIZE=3K "$tool" stat "$dir/odd"
 check "bad pool message" grep -q '^usermap: .*USERMAP' "$dir/err"
 
