@@ -201,6 +201,17 @@ struct um_stats {
  */
 UM_API int um_stats(um_pool *pool, struct um_stats *out);
 
+/*
+ * um_mapping_stats - the counters of the mapping that holds addr: what
+ * its faults filled, what its msync and munmap wrote, its fault times
+ * (pages filled ahead by read-ahead count to the pool only).  The budget's
+ * figures (memory_limit, resident and peak bytes, evictions) are its
+ * pool's; mappings is the number of pieces the mapping is in after
+ * partial unmaps.  Returns 0, or -1 with errno EINVAL when addr is in no
+ * usermap mapping or out is NULL.
+ */
+UM_API int um_mapping_stats(const void *addr, struct um_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -155,10 +155,16 @@ static void keep_piece(const struct um_region *piece)
 
 static int write_back_piece(void *arg, const struct um_region *piece)
 {
+    struct um_mapping *outer;
+    int rc;
+
     if (!region_writes_back(piece))
         return 0;
-    return cache_writeback(piece->cache, piece->offset,
-                           region_offset_of(piece, piece->end), *(bool *)arg);
+    outer = stat_attribute(piece->mapping);
+    rc = cache_writeback(piece->cache, piece->offset,
+                         region_offset_of(piece, piece->end), *(bool *)arg);
+    stat_attribute(outer);
+    return rc;
 }
 
 /* protect: the range's page-table entries are about to be dropped while
@@ -185,9 +191,15 @@ static void *place(struct request *rq)
         kflags |= MAP_ANONYMOUS;
     if (fixed && write_back_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len, false) < 0)
         return MAP_FAILED;
+    rq->region.mapping = mapping_new();
+    if (!rq->region.mapping) {
+        um_fail(ENOMEM, "out of memory for a mapping's counters");
+        return MAP_FAILED;
+    }
     p = mmap(rq->addr, rq->len, rq->prot, kflags, rq->map_fd, (off_t)rq->offset);
     if (p == MAP_FAILED) {
         um_fail(errno, "mmap of %zu bytes failed: %s", rq->len, strerror(errno));
+        mapping_release(rq->region.mapping);
         return MAP_FAILED;
     }
     rq->region.start = (uintptr_t)p;
@@ -197,6 +209,7 @@ static void *place(struct request *rq)
      * MAP_FIXED, or unmapped behind usermap's back). */
     if (region_remove_range(rq->region.start, rq->region.end, release_piece) < 0 ||
         region_insert(&rq->region) < 0) {
+        mapping_release(rq->region.mapping);
         munmap(p, rq->len);
         um_fail(ENOMEM, "out of memory recording a mapping of %zu bytes", rq->len);
         return MAP_FAILED;
@@ -418,16 +431,19 @@ static int sync_piece(void *arg, const struct um_region *piece)
 {
     int flags = *(int *)arg;
     uint64_t lo = piece->offset, hi = region_offset_of(piece, piece->end);
+    struct um_mapping *outer;
     int rc = 0;
 
     if (!piece->cache)
         return 0;
+    outer = stat_attribute(piece->mapping);
     if ((flags & (MS_SYNC | MS_ASYNC)) && region_writes_back(piece))
         rc = cache_writeback(piece->cache, lo, hi, false);
     if (rc == 0 && (flags & MS_INVALIDATE))
         rc = cache_invalidate(piece->cache, lo, hi);
     if (rc == 0 && (flags & MS_SYNC) && region_writes_back(piece))
         rc = cache_sync(piece->cache);
+    stat_attribute(outer);
     return rc;
 }
 

@@ -70,10 +70,10 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
         return (int)got;
     }
     memset((char *)buf + got, 0, len - (size_t)got);
-    stat_add(&counters->bytes_read, (uint64_t)got);
-    stat_add(&counters->pages_filled, (uint64_t)pages);
+    STAT_ADD(counters, bytes_read, (uint64_t)got);
+    STAT_ADD(counters, pages_filled, (uint64_t)pages);
     if (prefetch)
-        stat_add(&counters->pages_prefetched, (uint64_t)pages);
+        STAT_ADD(counters, pages_prefetched, (uint64_t)pages);
     placed = um_engine->place(c->window + off, buf, len);
     count_placed(c, len, placed);
     if (placed > 0)

@@ -182,8 +182,8 @@ static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t o
     if (rc == 0 && got > 0)
         rc = c->store->ops->write(c->store, buf, (size_t)got, off);
     if (rc == 0 && got > 0) {
-        stat_add(&c->pool->counters.bytes_written, (uint64_t)got);
-        stat_add(&c->pool->counters.pages_written,
+        STAT_ADD(&c->pool->counters, bytes_written, (uint64_t)got);
+        STAT_ADD(&c->pool->counters, pages_written,
                  ((uint64_t)got + c->page_size - 1) / c->page_size);
     }
     return rc;

@@ -228,10 +228,14 @@ static uint64_t evict_some(struct um_pool *pool, uint64_t want)
 
 void evict_reserve(struct um_pool *pool, uint64_t len)
 {
+    /* What eviction writes back is the pool's doing, not the mapping's
+     * that happens to be faulting. */
+    struct um_mapping *faulting = stat_attribute(NULL);
     struct um_counters *c = &pool->counters;
     uint64_t limit = pool->cfg.memory_limit;
     /* Evict in batches: one pass of the policy frees room for many fills. */
     uint64_t batch = limit / 16 > pool->cfg.page_size ? limit / 16 : pool->cfg.page_size;
+    bool reserved = false;
 
     if (batch > ((uint64_t)4 << 20))
         batch = (uint64_t)4 << 20;
@@ -242,14 +246,17 @@ void evict_reserve(struct um_pool *pool, uint64_t len)
             if (__atomic_compare_exchange_n(&c->resident, &now, now + len, false,
                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
                 stat_add_resident(c, 0);    /* raise the peak */
-                return;
+                reserved = true;
+                break;
             }
             continue;
         }
         if (evict_some(pool, now + len - limit > batch ? now + len - limit : batch) == 0)
             break;      /* nothing evictable: over budget rather than stuck */
     }
-    stat_add_resident(c, len);
+    if (!reserved)
+        stat_add_resident(c, len);
+    stat_attribute(faulting);
 }
 
 void evict_unreserve(struct um_pool *pool, uint64_t len)

@@ -98,12 +98,21 @@ static void serve_write(uintptr_t addr)
         um_engine->wake((void *)s.start, s.end - s.start);
 }
 
+/* Counted under the lock: the region keeps its pool and mapping alive. */
+static void count_fault(const struct um_region *r, uint64_t started)
+{
+    uint64_t took = stat_now_ns() - started;
+
+    STAT_ADD(&r->pool->counters, faults, 1);
+    stat_add_latency(&r->pool->counters, took);
+    stat_add_latency(&r->mapping->counters, took);
+}
+
 void um_fault(uintptr_t addr, bool write_fault)
 {
     uintptr_t sys = um_system_page();
     struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
     uint64_t started = stat_now_ns();
-    struct um_pool *pool = NULL;
     struct um_region *r;
 
     if (write_fault) {
@@ -113,7 +122,7 @@ void um_fault(uintptr_t addr, bool write_fault)
     um_lock_shared();
     r = region_find(addr);
     if (r) {
-        pool = r->pool;
+        struct um_mapping *outer = stat_attribute(r->mapping);
         struct span s = page_around(r, addr);
         /* A page that cannot be read must not leave its thread waiting:
          * make the access fail as the kernel's would, with SIGBUS. */
@@ -121,16 +130,13 @@ void um_fault(uintptr_t addr, bool write_fault)
             um_engine->place_error((void *)wake.start, sys);
         else
             wake = s;
+        count_fault(r, started);
+        stat_attribute(outer);
     } else {
         /* Watched memory the table does not know (never the case unless
          * the program unmapped usermap memory behind its back): a wake
          * alone would make the thread fault here forever. */
         um_engine->place_error((void *)wake.start, sys);
-    }
-    /* Counted under the lock: the region keeps its pool alive. */
-    if (pool) {
-        stat_add(&pool->counters.faults, 1);
-        stat_add_latency(&pool->counters, stat_now_ns() - started);
     }
     um_unlock();
     /* Always wake, even for an address no longer mapped: the thread then
@@ -157,11 +163,11 @@ bool um_fault_in_thread(uintptr_t addr)
     um_lock_shared();
     r = region_find(addr);
     if (r && region_in_thread(r) && within_file(r, addr)) {
+        struct um_mapping *outer = stat_attribute(r->mapping);
         served = fill(r, page_around(r, addr)) == 0;
-        if (served) {
-            stat_add(&r->pool->counters.faults, 1);
-            stat_add_latency(&r->pool->counters, stat_now_ns() - started);
-        }
+        if (served)
+            count_fault(r, started);
+        stat_attribute(outer);
     }
     um_unlock();
     return served;

@@ -141,6 +141,7 @@ static int split_at(uintptr_t addr)
     table[i + 1] = right;
     count++;
     stat_add(&right.pool->counters.mappings, 1);
+    mapping_hold(right.mapping);
     if (right.cache)
         cache_hold(right.cache);
     return 0;
@@ -174,6 +175,7 @@ int region_remove_range(uintptr_t start, uintptr_t end,
             fn(&gone);
         else if (gone.cache)
             cache_release(gone.cache);
+        mapping_release(gone.mapping);
     }
     if (count == 0) {
         free(table);

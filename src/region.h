@@ -31,6 +31,7 @@ enum {
 struct um_region {
     uintptr_t start, end;         /* [start, end), page aligned */
     struct um_pool *pool;         /* page size, budget, counters */
+    struct um_mapping *mapping;   /* the um_mmap call's counters (stats.h) */
     struct um_cache *cache;       /* NULL: anonymous private memory */
     uint64_t offset;              /* cache offset mapped at start */
     unsigned flags;

@@ -2,12 +2,38 @@
  * stats.c - counters, the fault latency histogram, and um_stats().
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "usermap.h"
 #include "error.h"
+#include "lifecycle.h"
 #include "pool.h"
+#include "region.h"
 #include "stats.h"
+
+__thread struct um_mapping *stat_current_mapping;
+
+struct um_mapping *mapping_new(void)
+{
+    struct um_mapping *m = calloc(1, sizeof(*m));
+
+    if (m)
+        m->refs = 1;
+    return m;
+}
+
+void mapping_hold(struct um_mapping *m)
+{
+    if (m)
+        __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void mapping_release(struct um_mapping *m)
+{
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(m);
+}
 
 static uint64_t load(const uint64_t *counter)
 {
@@ -77,16 +103,10 @@ static uint64_t percentile(const struct um_counters *c, unsigned pct)
     return 0;
 }
 
-UM_API int um_stats(um_pool *pool, struct um_stats *out)
+/* A snapshot of counters c, with the pool's configuration. */
+static void snapshot(const struct um_pool *pool, const struct um_counters *c,
+                     struct um_stats *out)
 {
-    const struct um_counters *c;
-
-    if (!out)
-        return um_fail(EINVAL, "um_stats: the output pointer is NULL");
-    pool = pool_or_default(pool);
-    if (!pool)
-        return -1;
-    c = &pool->counters;
     *out = (struct um_stats){
         .page_size = pool->cfg.page_size,
         .memory_limit = pool->cfg.memory_limit,
@@ -103,5 +123,40 @@ UM_API int um_stats(um_pool *pool, struct um_stats *out)
         .fault_p99_ns = percentile(c, 99),
         .mappings = load(&c->mappings),
     };
+}
+
+UM_API int um_stats(um_pool *pool, struct um_stats *out)
+{
+    if (!out)
+        return um_fail(EINVAL, "um_stats: the output pointer is NULL");
+    pool = pool_or_default(pool);
+    if (!pool)
+        return -1;
+    snapshot(pool, &pool->counters, out);
     return 0;
+}
+
+UM_API int um_mapping_stats(const void *addr, struct um_stats *out)
+{
+    struct um_region *r;
+    int rc = 0;
+
+    if (!out)
+        return um_fail(EINVAL, "um_mapping_stats: the output pointer is NULL");
+    if (!um_engine)
+        return um_fail(EINVAL, "um_mapping_stats: %p is not in a usermap mapping", addr);
+    um_lock_shared();
+    r = region_find((uintptr_t)addr);
+    if (r && r->mapping) {
+        snapshot(r->pool, &r->mapping->counters, out);
+        /* Residency and eviction belong to the pool's memory as a whole. */
+        out->resident_bytes = load(&r->pool->counters.resident);
+        out->peak_resident_bytes = load(&r->pool->counters.peak_resident);
+        out->evictions = load(&r->pool->counters.evictions);
+        out->mappings = (uint64_t)__atomic_load_n(&r->mapping->refs, __ATOMIC_RELAXED);
+    } else {
+        rc = um_fail(EINVAL, "um_mapping_stats: %p is not in a usermap mapping", addr);
+    }
+    um_unlock();
+    return rc;
 }

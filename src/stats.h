@@ -34,6 +34,42 @@ static inline void stat_sub(uint64_t *counter, uint64_t n)
     __atomic_fetch_sub(counter, n, __ATOMIC_RELAXED);
 }
 
+/*
+ * The counters of one mapping (one um_mmap call, all its pieces), shared
+ * by its regions and freed with the last of them.
+ */
+struct um_mapping {
+    int refs;                   /* regions (pieces) that hold it; atomic */
+    struct um_counters counters;
+};
+
+struct um_mapping *mapping_new(void);
+void mapping_hold(struct um_mapping *m);
+void mapping_release(struct um_mapping *m);
+
+/*
+ * The mapping that work on this thread is done for, if any: a fault, an
+ * msync.  Fills and write-backs count to it as well as to their pool.
+ * Set with stat_attribute(), which returns the previous one to restore.
+ */
+extern __thread struct um_mapping *stat_current_mapping;
+
+static inline struct um_mapping *stat_attribute(struct um_mapping *m)
+{
+    struct um_mapping *previous = stat_current_mapping;
+
+    stat_current_mapping = m;
+    return previous;
+}
+
+/* Adds n to a counter of the pool and of the current mapping. */
+#define STAT_ADD(pool_counters, field, n)                                      \
+    do {                                                                       \
+        stat_add(&(pool_counters)->field, (n));                                \
+        if (stat_current_mapping)                                              \
+            stat_add(&stat_current_mapping->counters.field, (n));             \
+    } while (0)
+
 /* Adds n resident bytes and raises the peak if needed. */
 void stat_add_resident(struct um_counters *c, uint64_t n);
 

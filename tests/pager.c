@@ -297,6 +297,44 @@ static void check_in_thread_limits(size_t page)
     close(fd);
 }
 
+/* Two mappings in one pool: each one's counters hold its own faults,
+ * fills and write-backs, not the other's. */
+static void check_mapping_stats(void)
+{
+    size_t page = 4096;
+    int fa = temp_file(MIB, 1), fb = temp_file(MIB, 1);
+    um_pool *pool = pool_with(page, 0, UM_POLICY_CLOCK);
+    uint8_t *a = um_mmap_pool(pool, NULL, MIB, PROT_READ, MAP_SHARED, fa, 0);
+    uint8_t *b = um_mmap_pool(pool, NULL, MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
+    struct um_stats sa, sb, none;
+    volatile uint8_t sink = 0;
+
+    CHECK(a != MAP_FAILED && b != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (a == MAP_FAILED || b == MAP_FAILED)
+        return;
+    for (size_t off = 0; off < 16 * page; off += page)
+        sink += a[off];
+    b[5 * page] = (uint8_t)(sink + 1);
+    CHECK(um_msync(b, MIB, MS_SYNC) == 0, "msync: %s", um_error_message());
+    CHECK(um_mapping_stats(a + 100, &sa) == 0, "um_mapping_stats(a): %s", um_error_message());
+    CHECK(um_mapping_stats(b + MIB - 1, &sb) == 0, "um_mapping_stats(b): %s",
+          um_error_message());
+    CHECK(sa.faults > 0 && sa.pages_filled >= 1 && sa.bytes_read >= page,
+          "a: %" PRIu64 " faults, %" PRIu64 " pages filled", sa.faults, sa.pages_filled);
+    CHECK(sa.bytes_written == 0, "a wrote %" PRIu64 " bytes", sa.bytes_written);
+    CHECK(sb.bytes_written == page && sb.pages_written == 1,
+          "b wrote %" PRIu64 " bytes in %" PRIu64 " pages", sb.bytes_written, sb.pages_written);
+    CHECK(sb.faults >= 1 && sb.faults < sa.faults, "b: %" PRIu64 " faults, a: %" PRIu64,
+          sb.faults, sa.faults);
+    CHECK(um_munmap(a, MIB) == 0 && um_munmap(b, MIB) == 0, "munmap: %s", um_error_message());
+    errno = 0;
+    CHECK(um_mapping_stats(a, &none) == -1 && errno == EINVAL,
+          "um_mapping_stats of an unmapped address: errno %d", errno);
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    close(fa);
+    close(fb);
+}
+
 /* ------------------------------------------------------------ runner */
 
 static void run_dirty(void)
@@ -343,6 +381,7 @@ static const struct {
     { "budget_scan", run_budget },
     { "evict_dirty", run_evict },
     { "in_thread", run_in_thread },
+    { "mapping_stats", check_mapping_stats },
 };
 
 int main(int argc, char **argv)
