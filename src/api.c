@@ -141,12 +141,6 @@ static int uncount_anonymous(void *arg, const struct um_region *piece)
     return 0;
 }
 
-static void release_piece(const struct um_region *piece)
-{
-    if (piece->cache)
-        cache_release(piece->cache);
-}
-
 /* The request, not the table, still owns the reference of this piece. */
 static void keep_piece(const struct um_region *piece)
 {
@@ -207,7 +201,7 @@ static void *place(struct request *rq)
     rq->region.offset = rq->offset;
     /* Entries left where the kernel placed us are stale (replaced by
      * MAP_FIXED, or unmapped behind usermap's back). */
-    if (region_remove_range(rq->region.start, rq->region.end, release_piece) < 0 ||
+    if (region_remove_range(rq->region.start, rq->region.end, NULL) < 0 ||
         region_insert(&rq->region) < 0) {
         mapping_release(rq->region.mapping);
         munmap(p, rq->len);
@@ -419,7 +413,7 @@ UM_API int um_munmap(void *addr, size_t length)
         rc = um_fail(errno, "munmap: %s", strerror(errno));
     /* Only after the kernel unmapped the range: a fault that finds no
      * region must find no mapping either. */
-    if (rc == 0 && region_remove_range(start, end, release_piece) < 0)
+    if (rc == 0 && region_remove_range(start, end, NULL) < 0)
         rc = um_fail(ENOMEM, "munmap: out of memory splitting a mapping");
     um_unlock();
     return rc;

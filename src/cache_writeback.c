@@ -52,11 +52,8 @@ static int scan_region(void *arg, const struct um_region *r)
     uint64_t lo, hi;
     int rc;
 
-    if (r->cache != s->cache || !region_writes_back(r))
-        return 0;
-    lo = s->lo > r->offset ? s->lo : r->offset;
-    hi = s->hi < region_offset_of(r, r->end) ? s->hi : region_offset_of(r, r->end);
-    if (lo >= hi)
+    if (r->cache != s->cache || !region_writes_back(r) ||
+        !region_clip_offsets(r, s->lo, s->hi, &lo, &hi))
         return 0;
     s->region = r;
     /* Protecting a synchronously tracked page again makes its next write
@@ -333,9 +330,10 @@ struct page_query {
 static int writer_covers(void *arg, const struct um_region *r)
 {
     struct page_query *q = arg;
+    uint64_t lo, hi;
 
-    return r->cache == q->cache && region_writes_back(r) && r->offset < q->end &&
-           q->off < region_offset_of(r, r->end);
+    return r->cache == q->cache && region_writes_back(r) &&
+           region_clip_offsets(r, q->off, q->end, &lo, &hi);
 }
 
 bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len)
@@ -368,11 +366,7 @@ static int look_for_reference(void *arg, const struct um_region *r)
     struct pagemap_query pq = { .all = PAGE_IS_PRESENT | PAGE_IS_FILE };
     uint64_t lo, hi;
 
-    if (r->cache != q->cache)
-        return 0;
-    lo = q->off > r->offset ? q->off : r->offset;
-    hi = q->end < region_offset_of(r, r->end) ? q->end : region_offset_of(r, r->end);
-    if (lo < hi)
+    if (r->cache == q->cache && region_clip_offsets(r, q->off, q->end, &lo, &hi))
         pagemap_scan((void *)region_addr_of(r, lo), (size_t)(hi - lo), &pq, clear_reference, q);
     return 0;
 }

@@ -86,6 +86,18 @@ static inline uint64_t region_offset_of(const struct um_region *r, uintptr_t add
     return r->offset + (addr - r->start);
 }
 
+/* Cuts the cache offsets [lo, hi) to those r maps, into [*from, *to).
+ * False when r maps none of them. */
+static inline bool region_clip_offsets(const struct um_region *r, uint64_t lo, uint64_t hi,
+                                       uint64_t *from, uint64_t *to)
+{
+    uint64_t end = region_offset_of(r, r->end);
+
+    *from = lo > r->offset ? lo : r->offset;
+    *to = hi < end ? hi : end;
+    return *from < *to;
+}
+
 /* The address in r that maps cache offset off (off must lie in r). */
 static inline uintptr_t region_addr_of(const struct um_region *r, uint64_t off)
 {
