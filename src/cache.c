@@ -91,8 +91,7 @@ static void free_cache(struct um_cache *c)
     prefetch_forget(c->pool, c);
     evict_forget(c->pool, c);
     readahead_destroy(&c->readahead);
-    pthread_mutex_destroy(&c->in_flight.lock);
-    pthread_cond_destroy(&c->in_flight.done);
+    claims_destroy(&c->claims);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
     if (c->memfd >= 0)
@@ -118,8 +117,7 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
     c->size = size;
     c->page_size = pool->cfg.page_size;
     readahead_init(&c->readahead);
-    pthread_mutex_init(&c->in_flight.lock, NULL);
-    pthread_cond_init(&c->in_flight.done, NULL);
+    claims_init(&c->claims);
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {

@@ -81,53 +81,6 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     return placed < 0 ? (int)placed : pages;
 }
 
-#define IN_FLIGHT_SLOTS (sizeof(((struct fills_in_flight *)0)->run) / sizeof(struct um_range))
-
-/*
- * See cache_impl.h.  A fault on a page the fill threads are bringing in
- * waits for them rather than reading it again.  Eviction uses CLAIM_TRY: a
- * thread evicting to make room for its own claimed fill must not wait, or
- * it could wait for itself.
- */
-int cache_claim(struct um_cache *c, uint64_t start, uint64_t end, enum claim_mode mode,
-                bool *waited)
-{
-    struct fills_in_flight *f = &c->in_flight;
-    int slot = -1;
-
-    *waited = false;
-    pthread_mutex_lock(&f->lock);
-    for (;;) {
-        bool busy = false;
-        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && !busy; i++)
-            busy = f->run[i].end && f->run[i].start < end && start < f->run[i].end;
-        for (unsigned i = 0; i < IN_FLIGHT_SLOTS && slot < 0 && !busy; i++) {
-            if (!f->run[i].end) {
-                f->run[i] = (struct um_range){ start, end };
-                slot = (int)i;
-            }
-        }
-        if (slot >= 0 || mode == CLAIM_TRY || (!busy && mode == CLAIM_FILL))
-            break;
-        pthread_cond_wait(&f->done, &f->lock);
-        *waited = *waited || busy;
-    }
-    pthread_mutex_unlock(&f->lock);
-    return slot;
-}
-
-void cache_unclaim(struct um_cache *c, int slot)
-{
-    struct fills_in_flight *f = &c->in_flight;
-
-    if (slot < 0)
-        return;
-    pthread_mutex_lock(&f->lock);
-    f->run[slot] = (struct um_range){ 0, 0 };
-    pthread_cond_broadcast(&f->done);
-    pthread_mutex_unlock(&f->lock);
-}
-
 /* Whether any system page of [first, first+n) is missing, per mincore. */
 static bool any_missing(const unsigned char *vec, size_t first, size_t n)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "claims.h"
 #include "ranges.h"
 #include "readahead.h"
 
@@ -32,11 +33,7 @@ struct um_cache {
     size_t window_len;
     struct um_store *store;
     struct um_readahead readahead;
-    struct fills_in_flight {    /* runs being read now, so no one reads them twice */
-        pthread_mutex_t lock;
-        pthread_cond_t done;
-        struct um_range run[8];   /* end 0: a free slot */
-    } in_flight;
+    struct um_claims claims;    /* runs being filled, written or evicted now */
     struct um_cache *next;
 };
 
@@ -53,21 +50,19 @@ static inline uint64_t round_down(uint64_t x, uint64_t unit)
 /* A per-thread buffer of at least len bytes (cache.c). */
 void *cache_scratch(size_t len);
 
-/*
- * Claims on page ranges (cache_fill.c): a fill, a write-back chunk, an
- * eviction or a write fault holds one while it works on the pages, and
- * the others wait or step aside.
- *   CLAIM_FILL   waits for overlapping claims; if every slot is taken,
- *                proceeds unclaimed (installing pages is atomic anyway);
- *   CLAIM_MUST   also waits for a free slot;
- *   CLAIM_TRY    never waits: -1 if the pages or all slots are busy.
- * Returns the slot to give to cache_unclaim(), or -1; *waited says the
- * pages may have changed meanwhile.
- */
-enum claim_mode { CLAIM_FILL, CLAIM_MUST, CLAIM_TRY };
-int cache_claim(struct um_cache *c, uint64_t start, uint64_t end, enum claim_mode mode,
-                bool *waited);
-void cache_unclaim(struct um_cache *c, int slot);
+/* Claims on the cache's pages (claims.h).  Eviction uses CLAIM_TRY: a
+ * thread evicting to make room for its own claimed fill must not wait, or
+ * it could wait for itself. */
+static inline int cache_claim(struct um_cache *c, uint64_t start, uint64_t end,
+                              enum claim_mode mode, bool *waited)
+{
+    return claims_take(&c->claims, start, end, mode, waited);
+}
+
+static inline void cache_unclaim(struct um_cache *c, int slot)
+{
+    claims_release(&c->claims, slot);
+}
 
 /* Region callback: whether r writes back pages of cache arg
  * (cache_writeback.c). */
