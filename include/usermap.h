@@ -192,6 +192,8 @@ struct um_stats {
     uint64_t fault_p50_ns;      /* median time to serve a fault                 */
     uint64_t fault_p99_ns;      /* 99th percentile of the same                  */
     uint64_t mappings;          /* live mappings (pieces after partial munmap)  */
+    uint64_t bytes_swapped_out; /* private pages spilled to the swap file       */
+    uint64_t bytes_swapped_in;  /* and brought back from it                     */
 };
 
 /*

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "private.h"
 #include "prefetch.h"
 #include "ranges.h"
 #include "region.h"
@@ -128,7 +129,7 @@ static int uncount_anonymous(void *arg, const struct um_region *piece)
     uint64_t gone = 0;
 
     (void)arg;
-    if (piece->cache)
+    if (piece->cache || piece->priv)     /* private pages count themselves */
         return 0;
     for (size_t i = 0; i < pages; i += sizeof(vec)) {
         size_t n = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
@@ -199,6 +200,18 @@ static void *place(struct request *rq)
     rq->region.start = (uintptr_t)p;
     rq->region.end = (uintptr_t)p + rq->len;
     rq->region.offset = rq->offset;
+    /* In a pool with a limit, a private mapping's own pages count too. */
+    if (!(rq->region.flags & UM_REGION_SHARED) && private_wanted(rq->region.pool)) {
+        rq->region.priv = private_new(rq->region.pool, !rq->region.cache, rq->offset,
+                                      rq->offset + rq->len);
+        if (!rq->region.priv) {
+            int err = errno;
+            mapping_release(rq->region.mapping);
+            munmap(p, rq->len);
+            errno = err;
+            return MAP_FAILED;
+        }
+    }
     /* Entries left where the kernel placed us are stale (replaced by
      * MAP_FIXED, or unmapped behind usermap's back). */
     if (region_remove_range(rq->region.start, rq->region.end, NULL) < 0 ||
@@ -211,8 +224,7 @@ static void *place(struct request *rq)
     if (region_in_thread(&rq->region))
         prefetch_start(rq->region.pool);
     if ((region_in_thread(&rq->region) && um_engine_catch_sigbus() < 0) ||
-        um_engine->watch(p, rq->len, region_tracking(&rq->region),
-                         region_in_thread(&rq->region)) < 0) {
+        region_watch(&rq->region) < 0) {
         int err = errno;
         munmap(p, rq->len);
         region_remove_range(rq->region.start, rq->region.end, keep_piece);
@@ -257,6 +269,8 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
     p = place(rq);
     if (p == MAP_FAILED && rq->region.cache)
         cache_release(rq->region.cache);
+    if (p == MAP_FAILED && rq->region.priv)
+        private_release(rq->region.priv);
     um_unlock();
     if (p != MAP_FAILED && (rq->flags & DEFERRED_FLAGS))
         populate(p, rq);
@@ -511,6 +525,23 @@ static bool zaps_pages(int advice)
         ;
 }
 
+/* Advice after which a private mapping reads the file (or zeros) again. */
+static bool drops_private_pages(int advice)
+{
+    return advice == MADV_DONTNEED
+#ifdef MADV_DONTNEED_LOCKED
+           || advice == MADV_DONTNEED_LOCKED
+#endif
+        ;
+}
+
+static int forget_private(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    private_forget(piece);
+    return 0;
+}
+
 /* MADV_WILLNEED: the fill threads bring the range in while the call
  * returns at once. */
 static int prefetch_piece(void *arg, const struct um_region *piece)
@@ -569,6 +600,8 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         rc = write_back_range(start, end, true);
         if (rc == 0 && advice != MADV_PAGEOUT)
             region_for_each_in(start, end, uncount_anonymous, NULL);
+        if (rc == 0 && drops_private_pages(advice))
+            region_for_each_in(start, end, forget_private, NULL);
         um_unlock();
         if (rc < 0)
             return -1;

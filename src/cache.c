@@ -67,7 +67,7 @@ static int map_window(struct um_cache *c, size_t len)
     if (w == MAP_FAILED)
         return um_fail(errno, "cannot map usermap's page cache window of %zu bytes: %s",
                        len, strerror(errno));
-    if (um_engine->watch(w, len, UM_TRACK_NONE, false) < 0) {
+    if (um_engine->watch(w, len, UM_TRACK_NONE, 0) < 0) {
         int err = errno;
         um_private_munmap(w, len);
         errno = err;
@@ -299,7 +299,7 @@ void cache_mark_all_forked(void)
 int cache_rewatch_all(void)
 {
     for (struct um_cache *c = caches; c; c = c->next)
-        if (c->window && um_engine->watch(c->window, c->window_len, UM_TRACK_NONE, false) < 0)
+        if (c->window && um_engine->watch(c->window, c->window_len, UM_TRACK_NONE, 0) < 0)
             return -errno;
     return 0;
 }

@@ -79,6 +79,11 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 bool cache_begin_write(struct um_cache *c, uint64_t off, uint64_t len, int *slot);
 void cache_end_write(struct um_cache *c, int slot);
 
+/* A per-thread buffer of at least len bytes, for moving pages.  Any
+ * later call may move it: take it after evict_reserve(), which may use
+ * it too. */
+void *cache_scratch(size_t len);
+
 /* The cache's read-ahead state (readahead.c). */
 struct um_readahead *cache_readahead(struct um_cache *c);
 

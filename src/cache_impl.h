@@ -47,9 +47,6 @@ static inline uint64_t round_down(uint64_t x, uint64_t unit)
     return x & ~(unit - 1);
 }
 
-/* A per-thread buffer of at least len bytes (cache.c). */
-void *cache_scratch(size_t len);
-
 /* Claims on the cache's pages (claims.h).  Eviction uses CLAIM_TRY: a
  * thread evicting to make room for its own claimed fill must not wait, or
  * it could wait for itself. */

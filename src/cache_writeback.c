@@ -23,6 +23,7 @@
 #include "prefetch.h"
 #include "ranges.h"
 #include "readahead.h"
+#include "sparse.h"
 #include "region.h"
 #include "stats.h"
 #include "store.h"
@@ -73,31 +74,12 @@ int cache_has_writer(void *arg, const struct um_region *r)
     return r->cache == arg && region_writes_back(r);
 }
 
-/* Adds the pages of [lo, hi) present in the memfd (SEEK_DATA). */
-/* Calls fn for each run of [lo, hi) present in the memfd (SEEK_DATA),
- * cut at the file's size.  Allocates nothing: eviction runs it from the
- * SIGBUS handler of in-thread faults. */
+/* Calls fn for each run of [lo, hi) present in the memfd, cut at the
+ * file's size. */
 static int for_each_present(struct um_cache *c, uint64_t lo, uint64_t hi, um_range_fn fn,
                             void *arg)
 {
-    uint64_t end = hi < c->size ? hi : c->size;
-    off_t pos = (off_t)lo;
-
-    while ((uint64_t)pos < end) {
-        off_t data = lseek(c->memfd, pos, SEEK_DATA);
-        off_t hole;
-
-        if (data < 0)
-            return errno == ENXIO ? 0 : -errno;
-        if ((uint64_t)data >= end)
-            break;
-        hole = lseek(c->memfd, data, SEEK_HOLE);
-        if (hole < 0)
-            return -errno;
-        fn(arg, (uintptr_t)data, (uint64_t)hole < end ? (uintptr_t)hole : (uintptr_t)end);
-        pos = hole;
-    }
-    return 0;
+    return sparse_for_each_data(c->memfd, lo, hi < c->size ? hi : c->size, fn, arg);
 }
 
 static void add_range(void *arg, uintptr_t start, uintptr_t end)
@@ -272,13 +254,14 @@ static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
 static int punch(struct um_cache *c, uint64_t start, uint64_t end)
 {
     uint64_t gone;
+    int rc;
 
     if (start >= end)
         return 0;
     gone = present_bytes(c, start, end);
-    if (fallocate(c->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)start, (off_t)(end - start)) < 0)
-        return -errno;
+    rc = sparse_punch(c->memfd, start, end);
+    if (rc < 0)
+        return rc;
     __atomic_fetch_sub(&c->resident, gone, __ATOMIC_RELAXED);
     stat_sub(&c->pool->counters.resident, gone);
     return 0;

@@ -27,6 +27,22 @@ enum um_tracking {
     UM_TRACK_SYNC,      /* as ASYNC, and a first write faults to um_fault() */
 };
 
+/* How a watched range is watched (flags to watch()). */
+enum {
+    UM_WATCH_IN_THREAD = 1 << 0,  /* the faulting thread gets SIGBUS and serves
+                                   * the fault itself (um_fault_in_thread) */
+    UM_WATCH_MINOR = 1 << 1,      /* a page present in the memfd but not mapped
+                                   * here faults too (UM_FAULT_MINOR) */
+    UM_WATCH_UNPROTECTED = 1 << 2, /* track writes, but protect nothing now */
+};
+
+/* What a fault is about. */
+enum um_fault_kind {
+    UM_FAULT_MISSING,   /* no page behind the address */
+    UM_FAULT_WRITE,     /* a first write to a write-protected page */
+    UM_FAULT_MINOR,     /* the memfd has the page; this mapping does not show it */
+};
+
 struct um_engine {
     const char *name;
     /* Whether UM_TRACK_ASYNC works; without it, all present pages of a
@@ -37,14 +53,18 @@ struct um_engine {
     bool tracks_writes_sync;
 
     /* Watches [addr, addr+len): missing pages fault to us, and writes are
-     * tracked as asked (or as well as the kernel allows).  in_thread: the
-     * faulting thread gets SIGBUS instead, and serves the fault itself
-     * (um_fault_in_thread). */
-    int (*watch)(void *addr, size_t len, enum um_tracking tracking, bool in_thread);
+     * tracked as asked (or as well as the kernel allows): the whole range
+     * is write-protected now, unless UM_WATCH_UNPROTECTED.  Watching a
+     * watched range again changes how (UM_WATCH_MINOR added, say). */
+    int (*watch)(void *addr, size_t len, enum um_tracking tracking, unsigned flags);
     /* Installs len bytes from src at dst where no page is present yet;
      * pages already present are left alone.  Wakes nobody.  Returns the
      * bytes installed, or -errno. */
     long (*place)(void *dst, const void *src, size_t len);
+    /* Maps the memfd's pages into [dst, dst+len) of a private mapping
+     * watched with UM_WATCH_MINOR, where nothing is mapped yet; protect:
+     * write-protected (UM_TRACK_SYNC).  Wakes nobody.  0 or -errno. */
+    int (*map_cached)(void *dst, size_t len, bool protect);
     /* As place(), with zero bytes. */
     long (*place_zero)(void *dst, size_t len);
     /* Makes the faulting accesses in the range fail with SIGBUS
@@ -54,6 +74,9 @@ struct um_engine {
     int (*wake)(void *addr, size_t len);
     /* UM_TRACK_SYNC: lets writes to the range through (and wakes). */
     int (*unprotect)(void *addr, size_t len);
+    /* UM_TRACK_SYNC: write-protects the range again; a write then faults
+     * (UM_FAULT_WRITE) and waits for us.  0 or -errno. */
+    int (*protect)(void *addr, size_t len);
     /* Reports the written pages of a range watched with tracking; with
      * reset, they are protected again before fn sees them, so that fn may
      * read their bytes and miss no later write. */
@@ -73,9 +96,9 @@ const struct um_engine *um_engine_start(void);
 /* The userfaultfd engine; NULL with errno and a message if unavailable. */
 const struct um_engine *um_engine_uffd_start(void);
 
-/* Serves one fault at addr (a first write to a protected page when
- * write_fault); called by engines from their handler threads. */
-void um_fault(uintptr_t addr, bool write_fault);
+/* Serves one fault at addr; called by engines from their handler
+ * threads. */
+void um_fault(uintptr_t addr, enum um_fault_kind kind);
 
 /* Serves a fault at addr in the faulting thread (from its SIGBUS
  * handler).  False: addr is not a missing page of an in-thread mapping

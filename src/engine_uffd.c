@@ -41,7 +41,7 @@
 /* Features usermap needs, and those it uses when the kernel has them. */
 #define NEEDED_FEATURES UFFD_FEATURE_MISSING_SHMEM
 #define WP_FEATURES (UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_UNPOPULATED)
-#define OPTIONAL_FEATURES (WP_FEATURES | UFFD_FEATURE_POISON)
+#define OPTIONAL_FEATURES (WP_FEATURES | UFFD_FEATURE_POISON | UFFD_FEATURE_MINOR_SHMEM)
 
 /* The two descriptors: async write protect (and everything untracked),
  * and sync write protect.  -1 when not open. */
@@ -107,9 +107,13 @@ static int probe_features(uint64_t *available)
 
 static void serve_message(const struct uffd_msg *msg)
 {
+    uint64_t flags = msg->arg.pagefault.flags;
+
     if (msg->event == UFFD_EVENT_PAGEFAULT)
         um_fault((uintptr_t)msg->arg.pagefault.address,
-                 (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0);
+                 (flags & UFFD_PAGEFAULT_FLAG_WP)      ? UM_FAULT_WRITE
+                 : (flags & UFFD_PAGEFAULT_FLAG_MINOR) ? UM_FAULT_MINOR
+                                                       : UM_FAULT_MISSING);
 }
 
 /* The handler thread: takes no signals, reads faults until the descriptor
@@ -143,8 +147,9 @@ static int start_handler_thread(int uffd)
     return 0;
 }
 
-static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, bool in_thread)
+static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, unsigned flags)
 {
+    bool in_thread = flags & UM_WATCH_IN_THREAD;
     struct uffdio_register reg = {
         .range = { .start = (uintptr_t)addr, .len = len },
         .mode = UFFDIO_REGISTER_MODE_MISSING,
@@ -172,49 +177,78 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, bool in
     uffd = uffds[in_thread ? INTHREAD : tracking == UM_TRACK_SYNC ? SYNC : ASYNC];
     if (tracking != UM_TRACK_NONE)
         reg.mode |= UFFDIO_REGISTER_MODE_WP;
+    if (flags & UM_WATCH_MINOR) {
+        if (!(features[SYNC] & UFFD_FEATURE_MINOR_SHMEM))
+            return um_fail(ENOTSUP, "this kernel's userfaultfd cannot watch minor faults "
+                           "(UFFD_FEATURE_MINOR_SHMEM)");
+        reg.mode |= UFFDIO_REGISTER_MODE_MINOR;
+    }
     if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
         return um_fail(errno, "userfaultfd cannot watch %zu bytes at %p: %s",
                        len, addr, strerror(errno));
     /* Protecting never-touched pages leaves markers in the page tables,
      * so that a page mapped later is still protected when first written. */
-    if (tracking != UM_TRACK_NONE && ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
+    if (tracking != UM_TRACK_NONE && !(flags & UM_WATCH_UNPROTECTED) &&
+        ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) < 0)
         return um_fail(errno, "userfaultfd cannot write-protect %zu bytes at %p: %s",
                        len, addr, strerror(errno));
     return 0;
 }
 
+/* Ways of installing pages where none is mapped. */
+enum install {
+    INSTALL_COPY,       /* UFFDIO_COPY from a buffer */
+    INSTALL_ZEROS,      /* UFFDIO_ZEROPAGE */
+    INSTALL_CACHED,     /* UFFDIO_CONTINUE: the memfd's page */
+    INSTALL_CACHED_WP,  /* the same, write-protected */
+};
+
+/* One ioctl installing from dst on; *moved learns how far it got. */
+static int install_once(int uffd, enum install how, uintptr_t dst, uintptr_t src, size_t len,
+                        int64_t *moved)
+{
+    int rc;
+
+    if (how == INSTALL_COPY) {
+        struct uffdio_copy c = {
+            .dst = dst, .src = src, .len = len, .mode = UFFDIO_COPY_MODE_DONTWAKE,
+        };
+        rc = ioctl(uffd, UFFDIO_COPY, &c);
+        *moved = c.copy;
+    } else if (how == INSTALL_ZEROS) {
+        struct uffdio_zeropage z = {
+            .range = { .start = dst, .len = len }, .mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+        };
+        rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+        *moved = z.zeropage;
+    } else {
+        struct uffdio_continue c = {
+            .range = { .start = dst, .len = len },
+            .mode = UFFDIO_CONTINUE_MODE_DONTWAKE |
+                    (how == INSTALL_CACHED_WP ? UFFDIO_CONTINUE_MODE_WP : 0),
+        };
+        rc = ioctl(uffd, UFFDIO_CONTINUE, &c);
+        *moved = c.mapped;
+    }
+    return rc;
+}
+
 /*
- * UFFDIO_COPY and UFFDIO_ZEROPAGE stop at the first page that is already
- * there (EEXIST); such a page is someone else's fill and must be kept, so
- * step over it and go on.  The range must be watched by the descriptor
- * used: windows are the async one's, anonymous private memory is the
- * async or the in-thread one's (ENOENT from one: try the next).
+ * Installing stops at the first page that is already there (EEXIST);
+ * such a page is someone else's fill and must be kept, so step over it
+ * and go on.  The range must be watched by the descriptor used: windows
+ * are the async one's, private memory may be any one's (ENOENT from one:
+ * try the next).  Returns the bytes installed, or -errno.
  */
-static long place_with(int uffd, void *dst, const void *src, size_t len, bool zero)
+static long install(int uffd, enum install how, void *dst, const void *src, size_t len)
 {
     size_t done = 0, placed = 0;
 
     while (done < len) {
-        int64_t moved;
-        int rc;
+        int64_t moved = 0;
+        int rc = install_once(uffd, how, (uintptr_t)dst + done, (uintptr_t)src + done,
+                              len - done, &moved);
 
-        if (zero) {
-            struct uffdio_zeropage z = {
-                .range = { .start = (uintptr_t)dst + done, .len = len - done },
-                .mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
-            };
-            rc = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
-            moved = z.zeropage;
-        } else {
-            struct uffdio_copy c = {
-                .dst = (uintptr_t)dst + done,
-                .src = (uintptr_t)src + done,
-                .len = len - done,
-                .mode = UFFDIO_COPY_MODE_DONTWAKE,
-            };
-            rc = ioctl(uffd, UFFDIO_COPY, &c);
-            moved = c.copy;
-        }
         if (moved > 0) {
             done += (size_t)moved;
             placed += (size_t)moved;
@@ -229,23 +263,33 @@ static long place_with(int uffd, void *dst, const void *src, size_t len, bool ze
     return (long)placed;
 }
 
-static long place_loop(void *dst, const void *src, size_t len, bool zero)
+static long install_anywhere(enum install how, void *dst, const void *src, size_t len)
 {
-    long rc = place_with(uffds[ASYNC], dst, src, len, zero);
+    long rc = -ENOENT;
 
-    if (rc == -ENOENT && uffds[INTHREAD] >= 0)
-        rc = place_with(uffds[INTHREAD], dst, src, len, zero);
+    for (int i = 0; i < INSTANCES && rc == -ENOENT; i++)
+        if (uffds[i] >= 0)
+            rc = install(uffds[i], how, dst, src, len);
     return rc;
 }
 
 static long uffd_place(void *dst, const void *src, size_t len)
 {
-    return place_loop(dst, src, len, false);
+    return install_anywhere(INSTALL_COPY, dst, src, len);
 }
 
 static long uffd_place_zero(void *dst, size_t len)
 {
-    return place_loop(dst, NULL, len, true);
+    return install_anywhere(INSTALL_ZEROS, dst, NULL, len);
+}
+
+/* Only private mappings with pages of their own are watched for minor
+ * faults, by the sync descriptor. */
+static int uffd_map_cached(void *dst, size_t len, bool protect)
+{
+    long rc = install(uffds[SYNC], protect ? INSTALL_CACHED_WP : INSTALL_CACHED, dst, NULL, len);
+
+    return rc < 0 ? (int)rc : 0;
 }
 
 /* The range is watched by one of the descriptors: try each. */
@@ -290,6 +334,16 @@ static int uffd_unprotect(void *addr, size_t len)
     return ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0 ? -errno : 0;
 }
 
+static int uffd_protect(void *addr, size_t len)
+{
+    struct uffdio_writeprotect wp = {
+        .range = { .start = (uintptr_t)addr, .len = len },
+        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+    };
+
+    return ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0 ? -errno : 0;
+}
+
 struct reprotect {
     um_range_fn fn;
     void *arg;
@@ -301,13 +355,10 @@ struct reprotect {
 static void protect_then_report(void *arg, uintptr_t start, uintptr_t end)
 {
     struct reprotect *rp = arg;
-    struct uffdio_writeprotect wp = {
-        .range = { .start = start, .len = end - start },
-        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
-    };
+    int rc = uffd_protect((void *)start, end - start);
 
-    if (ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0)
-        rp->err = -errno;
+    if (rc < 0)
+        rp->err = rc;
     rp->fn(rp->arg, start, end);
 }
 
@@ -358,9 +409,11 @@ static struct um_engine uffd_engine = {
     .watch = uffd_watch,
     .place = uffd_place,
     .place_zero = uffd_place_zero,
+    .map_cached = uffd_map_cached,
     .place_error = uffd_place_error,
     .wake = uffd_wake,
     .unprotect = uffd_unprotect,
+    .protect = uffd_protect,
     .collect_written = uffd_collect_written,
     .restart_in_child = uffd_restart_in_child,
 };

@@ -22,6 +22,7 @@
 #include "cache.h"
 #include "evict.h"
 #include "pool.h"
+#include "private.h"
 #include "ranges.h"
 
 #define LRU_MAX_AGE 3
@@ -95,21 +96,39 @@ void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, u
         return;
     pthread_mutex_lock(&pool->frames.lock);
     for (uint64_t p = off; p < off + len; p += page)
-        push(&pool->frames, (struct um_frame){ c, p, 0 });
+        push(&pool->frames, (struct um_frame){ .cache = c, .off = p });
     pthread_mutex_unlock(&pool->frames.lock);
 }
 
-void evict_forget(struct um_pool *pool, struct um_cache *c)
+void evict_note_private(struct um_pool *pool, struct um_private *p, uint64_t off)
+{
+    pthread_mutex_lock(&pool->frames.lock);
+    push(&pool->frames, (struct um_frame){ .priv = p, .off = off });
+    pthread_mutex_unlock(&pool->frames.lock);
+}
+
+/* Drops the frames of one owner (cache or private pages). */
+static void forget(struct um_pool *pool, const struct um_cache *c, const struct um_private *p)
 {
     struct um_frames *f = &pool->frames;
     size_t kept = 0;
 
     pthread_mutex_lock(&f->lock);
     for (size_t i = 0; i < f->count; i++)
-        if (at(f, i)->cache != c)
+        if (at(f, i)->cache != c || at(f, i)->priv != p)
             *at(f, kept++) = *at(f, i);
     f->count = kept;
     pthread_mutex_unlock(&f->lock);
+}
+
+void evict_forget(struct um_pool *pool, struct um_cache *c)
+{
+    forget(pool, c, NULL);
+}
+
+void evict_forget_private(struct um_pool *pool, struct um_private *p)
+{
+    forget(pool, NULL, p);
 }
 
 /* Whether the policy lets fr go now; if not, fr is updated to go back in
@@ -118,7 +137,9 @@ static bool policy_allows(enum um_policy policy, struct um_frame *fr, uint64_t p
 {
     bool referenced;
 
-    if (policy == UM_POLICY_FIFO)
+    /* A private page's use cannot be seen without dropping it, which
+     * would lose it: private pages get no second chance. */
+    if (policy == UM_POLICY_FIFO || fr->priv)
         return true;
     referenced = cache_page_referenced(fr->cache, fr->off, page);
     if (policy == UM_POLICY_CLOCK) {
@@ -156,7 +177,7 @@ static size_t choose_victims(struct um_pool *pool, uint64_t want, struct um_fram
     while (n < cap && chosen < want && f->count && budget--) {
         struct um_frame fr = pop(f);
 
-        if (cache_may_evict(fr.cache, fr.off, page) &&
+        if ((fr.priv || cache_may_evict(fr.cache, fr.off, page)) &&
             policy_allows(pool->cfg.policy, &fr, page)) {
             out[n++] = fr;
             chosen += page;
@@ -179,6 +200,8 @@ static void give_back(struct um_pool *pool, const struct um_frame *v, size_t n)
 
 static bool before(const struct um_frame *x, const struct um_frame *y)
 {
+    if (x->priv != y->priv)
+        return (uintptr_t)x->priv < (uintptr_t)y->priv;
     if (x->cache != y->cache)
         return (uintptr_t)x->cache < (uintptr_t)y->cache;
     return x->off < y->off;
@@ -214,10 +237,15 @@ static uint64_t evict_some(struct um_pool *pool, uint64_t want)
     while (i < n) {
         size_t j = i + 1;
         uint64_t gone;
+        int rc;
 
-        while (j < n && v[j].cache == v[i].cache && v[j].off == v[j - 1].off + page)
+        while (j < n && v[j].cache == v[i].cache && v[j].priv == v[i].priv &&
+               v[j].off == v[j - 1].off + page && !v[i].priv)
             j++;
-        if (cache_evict(v[i].cache, v[i].off, (j - i) * page, &gone) == -EBUSY)
+        rc = v[i].priv ? private_evict(v[i].priv, v[i].off, &gone)
+                       : cache_evict(v[i].cache, v[i].off, (j - i) * page, &gone);
+        /* Busy now, or failed (a write error): they stay, to try later. */
+        if (rc < 0)
             give_back(pool, &v[i], j - i);
         freed += gone;
         stat_add(&pool->counters.evictions, (gone + page - 1) / page);

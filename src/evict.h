@@ -11,10 +11,12 @@
 
 struct um_cache;
 struct um_pool;
+struct um_private;
 
-/* One resident usermap page of a cache. */
+/* One resident usermap page: of a cache, or a private mapping's own. */
 struct um_frame {
-    struct um_cache *cache;
+    struct um_cache *cache;     /* NULL for a private page */
+    struct um_private *priv;
     uint64_t off;
     uint8_t age;            /* CLOCK: second chance given; LRU: recent use */
 };
@@ -44,7 +46,12 @@ void evict_unreserve(struct um_pool *pool, uint64_t len);
 /* Records [off, off+len) of cache, usermap pages, as just filled. */
 void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len);
 
+/* Records the usermap page at off as a private mapping's own (private.h). */
+void evict_note_private(struct um_pool *pool, struct um_private *p, uint64_t off);
+
 /* Forgets the frames of a cache about to close (exclusive lock). */
 void evict_forget(struct um_pool *pool, struct um_cache *c);
+/* The same, for a private mapping's pages. */
+void evict_forget_private(struct um_pool *pool, struct um_private *p);
 
 #endif

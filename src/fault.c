@@ -10,6 +10,7 @@
 #include "lifecycle.h"
 #include "pagemap.h"
 #include "pool.h"
+#include "private.h"
 #include "readahead.h"
 #include "region.h"
 #include "stats.h"
@@ -22,8 +23,9 @@ struct span {
 static struct span page_around(const struct um_region *r, uintptr_t addr)
 {
     uintptr_t page = r->pool->cfg.page_size;
-    /* File pages are aligned in the file, anonymous ones in the region. */
-    uint64_t base = r->cache ? region_offset_of(r, addr) : addr - r->start;
+    /* File pages are aligned in the file, anonymous ones in the mapping
+     * as first made (its offsets start at 0). */
+    uint64_t base = region_offset_of(r, addr);
     uintptr_t start = addr - (uintptr_t)(base & (page - 1));
     struct span s = { start, start + page };
 
@@ -108,25 +110,27 @@ static void count_fault(const struct um_region *r, uint64_t started)
     stat_add_latency(&r->mapping->counters, took);
 }
 
-void um_fault(uintptr_t addr, bool write_fault)
+void um_fault(uintptr_t addr, enum um_fault_kind kind)
 {
     uintptr_t sys = um_system_page();
     struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
     uint64_t started = stat_now_ns();
     struct um_region *r;
 
-    if (write_fault) {
+    um_lock_shared();
+    r = region_find(addr);
+    if (kind == UM_FAULT_WRITE && !(r && r->priv)) {
+        um_unlock();
         serve_write(addr);
         return;
     }
-    um_lock_shared();
-    r = region_find(addr);
     if (r) {
         struct um_mapping *outer = stat_attribute(r->mapping);
         struct span s = page_around(r, addr);
+        int rc = r->priv ? private_fault(r, s.start, s.end, kind) : fill(r, s);
         /* A page that cannot be read must not leave its thread waiting:
          * make the access fail as the kernel's would, with SIGBUS. */
-        if (fill(r, s) < 0)
+        if (rc < 0)
             um_engine->place_error((void *)wake.start, sys);
         else
             wake = s;

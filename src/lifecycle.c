@@ -26,6 +26,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "private.h"
 #include "region.h"
 
 const struct um_engine *um_engine;
@@ -80,18 +81,19 @@ static void before_fork(void)
 {
     um_lock_exclusive();
     cache_mark_all_forked();
+    private_before_fork();
 }
 
 static void after_fork_in_parent(void)
 {
+    private_after_fork(false);
     um_unlock();
 }
 
 static int rewatch_region(void *arg, const struct um_region *r)
 {
     (void)arg;
-    return um_engine->watch((void *)r->start, r->end - r->start, region_tracking(r),
-                            region_in_thread(r)) < 0 ? -errno : 0;
+    return region_watch(r) < 0 ? -errno : 0;
 }
 
 static int unmap_region(void *arg, const struct um_region *r)
@@ -112,6 +114,7 @@ static void after_fork_in_child(void)
 {
     init_library_lock();
     pool_reset_all_in_child();
+    private_after_fork(true);
     if (um_engine->restart_in_child() < 0 || cache_rewatch_all() < 0 ||
         region_for_each(rewatch_region, NULL) < 0) {
         region_for_each(unmap_region, NULL);

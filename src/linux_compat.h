@@ -23,6 +23,11 @@
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
 
+/* UFFDIO_CONTINUE may keep the page write-protected, Linux 6.3. */
+#ifndef UFFDIO_CONTINUE_MODE_WP
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1)
+#endif
+
 /* UFFDIO_POISON, Linux 6.6: a page that raises SIGBUS when touched. */
 #ifndef _UFFDIO_POISON
 #define _UFFDIO_POISON (0x08)

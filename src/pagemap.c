@@ -34,8 +34,9 @@ int pagemap_scan(void *addr, size_t len, const struct pagemap_query *q,
         .end = (uintptr_t)addr + len,
         .vec = (uintptr_t)vec,
         .vec_len = sizeof(vec) / sizeof(vec[0]),
-        .category_mask = q->all,
-        .return_mask = q->all,
+        .category_inverted = q->none,
+        .category_mask = q->all | q->none,
+        .return_mask = q->all | q->none,
     };
 
     if (fd() < 0)

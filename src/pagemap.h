@@ -13,9 +13,11 @@
 #include "engine.h"     /* um_range_fn */
 #include "linux_compat.h"
 
-/* What to look for: pages whose categories include all of `all`. */
+/* What to look for: pages whose categories include all of `all` and
+ * none of `none`. */
 struct pagemap_query {
     uint64_t all;           /* PAGE_IS_* that must all be set */
+    uint64_t none;          /* PAGE_IS_* that must all be clear */
     bool reset_written;     /* write-protect the matches again */
 };
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "cache.h"
+#include "lifecycle.h"
 #include "pool.h"
+#include "private.h"
 #include "region.h"
 
 static struct um_region *table;
@@ -22,18 +24,38 @@ bool region_writes_back(const struct um_region *r)
 
 enum um_tracking region_tracking(const struct um_region *r)
 {
+    /* Private pages are evicted under writes, and a file's are counted
+     * at their first write. */
+    if (r->priv)
+        return UM_TRACK_SYNC;
     if (!region_writes_back(r))
         return UM_TRACK_NONE;
     return r->pool->cfg.memory_limit ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
 }
 
-/* A mapping that writes back in a pool with a limit is served by the
- * handlers whatever the pool's mode: evicting its pages safely needs
- * synchronous write faults, which in-thread faults cannot deliver. */
+/* A mapping that writes back in a pool with a limit, or owns private
+ * pages there, is served by the handlers whatever the pool's mode:
+ * evicting its pages safely needs synchronous write faults, which
+ * in-thread faults cannot deliver. */
 bool region_in_thread(const struct um_region *r)
 {
-    return r->pool->cfg.fault_mode == UM_FAULTS_IN_THREAD &&
+    return r->pool->cfg.fault_mode == UM_FAULTS_IN_THREAD && !r->priv &&
            !(r->pool->cfg.memory_limit && region_writes_back(r));
+}
+
+int region_watch(const struct um_region *r)
+{
+    unsigned flags = 0;
+
+    if (region_in_thread(r))
+        flags |= UM_WATCH_IN_THREAD;
+    if (r->priv && __atomic_load_n(&r->priv->minor_watched, __ATOMIC_ACQUIRE))
+        flags |= UM_WATCH_MINOR;
+    /* Anonymous pages are counted when filled: nothing to see on writes
+     * until an eviction protects them. */
+    if (r->priv && r->priv->anonymous)
+        flags |= UM_WATCH_UNPROTECTED;
+    return um_engine->watch((void *)r->start, r->end - r->start, region_tracking(r), flags);
 }
 
 /* Index of the first region whose end is above addr (count if none). */
@@ -144,6 +166,8 @@ static int split_at(uintptr_t addr)
     mapping_hold(right.mapping);
     if (right.cache)
         cache_hold(right.cache);
+    if (right.priv)
+        private_hold(right.priv);
     return 0;
 }
 
@@ -171,10 +195,16 @@ int region_remove_range(uintptr_t start, uintptr_t end,
         memmove(&table[i], &table[i + 1], (count - i - 1) * sizeof(*table));
         count--;
         stat_sub(&gone.pool->counters.mappings, 1);
-        if (fn)
+        if (fn) {
             fn(&gone);
-        else if (gone.cache)
-            cache_release(gone.cache);
+        } else {
+            if (gone.cache)
+                cache_release(gone.cache);
+            if (gone.priv) {
+                private_forget(&gone);
+                private_release(gone.priv);
+            }
+        }
         mapping_release(gone.mapping);
     }
     if (count == 0) {

@@ -18,6 +18,7 @@
 
 struct um_cache;
 struct um_pool;
+struct um_private;
 
 enum {
     UM_REGION_SHARED = 1 << 0,    /* MAP_SHARED: writes go to the cache */
@@ -33,6 +34,8 @@ struct um_region {
     struct um_pool *pool;         /* page size, budget, counters */
     struct um_mapping *mapping;   /* the um_mmap call's counters (stats.h) */
     struct um_cache *cache;       /* NULL: anonymous private memory */
+    struct um_private *priv;      /* the pages a private mapping owns, in a pool
+                                   * with a limit (private.h); else NULL */
     uint64_t offset;              /* cache offset mapped at start */
     unsigned flags;
 };
@@ -47,6 +50,9 @@ enum um_tracking region_tracking(const struct um_region *r);
 /* Whether r's faults are served in the faulting thread (an in-thread
  * pool's, but for writable mappings under a memory limit). */
 bool region_in_thread(const struct um_region *r);
+
+/* Asks the engine to watch r as its kind needs.  0 or -1 with errno. */
+int region_watch(const struct um_region *r);
 
 /* The region holding addr, or NULL.  Valid while the lock is held. */
 struct um_region *region_find(uintptr_t addr);
@@ -68,8 +74,9 @@ int region_for_each(region_fn fn, void *arg);
 /*
  * Removes [start, end) from the table, splitting regions that straddle its
  * edges.  fn is called with each removed piece (after it left the table)
- * and must release the piece's cache reference; with fn NULL the table
- * releases it.  Returns 0 or -ENOMEM.
+ * and must release the piece's cache and private references; with fn
+ * NULL the table releases them, forgetting the piece's private pages.
+ * Returns 0 or -ENOMEM.
  */
 int region_remove_range(uintptr_t start, uintptr_t end,
                         void (*fn)(const struct um_region *removed));

@@ -122,6 +122,8 @@ static void snapshot(const struct um_pool *pool, const struct um_counters *c,
         .fault_p50_ns = percentile(c, 50),
         .fault_p99_ns = percentile(c, 99),
         .mappings = load(&c->mappings),
+        .bytes_swapped_out = load(&c->bytes_swapped_out),
+        .bytes_swapped_in = load(&c->bytes_swapped_in),
     };
 }
 

@@ -18,6 +18,8 @@ struct um_counters {
     uint64_t bytes_written;
     uint64_t pages_written;
     uint64_t evictions;
+    uint64_t bytes_swapped_out;
+    uint64_t bytes_swapped_in;
     uint64_t resident;
     uint64_t peak_resident;
     uint64_t mappings;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +336,152 @@ static void check_mapping_stats(void)
     close(fb);
 }
 
+/* ------------------------------------------------------ private pages */
+
+static char swap_dir[] = "/tmp/usermap-swap-test-XXXXXX";
+
+/* The swap files this process has open in swap_dir: unlinked, 0600. */
+static int count_swap_files(void)
+{
+    char link[64], target[4096];
+    int found = 0;
+
+    for (int fd = 0; fd < 1024; fd++) {
+        struct stat st;
+        ssize_t n;
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (strncmp(target, swap_dir, strlen(swap_dir)) != 0 || fstat(fd, &st) < 0)
+            continue;
+        CHECK((st.st_mode & 0777) == 0600, "swap file mode %o", (unsigned)(st.st_mode & 0777));
+        CHECK(st.st_nlink == 0, "swap file %s has %lu links", target, (unsigned long)st.st_nlink);
+        found++;
+    }
+    return found;
+}
+
+/* Writes one byte in n random places of p and of its model. */
+static void scribble(uint8_t *p, uint8_t *model, uint64_t from, uint64_t len, uint64_t n,
+                     uint64_t *x)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t off;
+        *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+        off = from + *x % len;
+        p[off] = (uint8_t)(p[off] + 1);
+        model[off] = (uint8_t)(model[off] + 1);
+    }
+}
+
+static uint64_t differences(const uint8_t *p, const uint8_t *model, uint64_t len)
+{
+    uint64_t bad = 0;
+
+    for (uint64_t off = 0; off < len; off++)
+        bad += p[off] != model[off];
+    return bad;
+}
+
+/* A forked child sees the parent's pages, spilled ones included, and
+ * spills and brings back its own without disturbing the parent's. */
+static int private_child(uint8_t *p, uint8_t *model, uint64_t len)
+{
+    uint64_t x = 1234567;
+
+    if (differences(p, model, len))
+        return 1;
+    scribble(p, model, 0, len, len / 512, &x);
+    return differences(p, model, len) ? 2 : 0;
+}
+
+/*
+ * Private pages four times the budget (a file's copy-on-write copies, or
+ * anonymous memory): they are spilled to the swap file and come back
+ * byte-exact, through PROT_READ, fork and MADV_DONTNEED; the budget holds
+ * by usermap's count and by the set size; a file never sees a byte.
+ */
+static void check_private_swap(size_t page, enum um_policy policy, int anonymous)
+{
+    uint64_t limit = 2 * MIB > 4 * page ? 2 * MIB : 4 * page, len = 4 * limit;
+    uint64_t allowed = limit + 2 * page, x = 88172645463325252ull, base, pss;
+    int rw = anonymous ? -1 : temp_file(len, 1), fd = anonymous ? -1 : read_only(rw);
+    um_pool *pool = pool_with(page, limit, policy);
+    uint8_t *model = calloc(1, len), *p;
+    struct um_stats s;
+    pid_t child;
+    int status = 0;
+
+    for (uint64_t i = 0; !anonymous && i < len; i++)
+        model[i] = pattern(i);
+    base = pss_bytes();
+    p = um_mmap_pool(pool, NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | (anonymous ? MAP_ANONYMOUS : 0), fd, 0);
+    CHECK(p != MAP_FAILED, "um_mmap_pool: %s", um_error_message());
+    if (p == MAP_FAILED)
+        return;
+    /* Every page written, then random bytes twice over. */
+    for (uint64_t off = 0; off < len; off += sys_page)
+        p[off] = model[off] = (uint8_t)(model[off] ^ 0x5a);
+    scribble(p, model, 0, len, 2 * len / 4096, &x);
+    CHECK(differences(p, model, len) == 0, "bytes differ after the writes");
+    /* Spilled pages that the program may only read. */
+    CHECK(um_mprotect(p, limit, PROT_READ) == 0, "mprotect: %s", um_error_message());
+    scribble(p, model, limit, len - limit, len / 1024, &x);
+    CHECK(differences(p, model, len) == 0, "bytes differ through PROT_READ");
+    CHECK(um_mprotect(p, limit, PROT_READ | PROT_WRITE) == 0, "mprotect: %s",
+          um_error_message());
+    pss = pss_bytes();
+    CHECK(pss <= base || pss - base <= allowed + limit / 50 + 8 * MIB,
+          "set size grew by %" PRIu64 " for a limit of %" PRIu64, pss - base, limit);
+    child = fork();
+    if (child == 0)
+        _exit(private_child(p, model, len));
+    scribble(p, model, 0, len, len / 1024, &x);
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw wrong bytes: %#x", status);
+    CHECK(differences(p, model, len) == 0, "bytes differ after the child ran");
+    /* MADV_DONTNEED: the first half reads the file (or zeros) again. */
+    CHECK(um_madvise(p, len / 2, MADV_DONTNEED) == 0, "madvise: %s", um_error_message());
+    for (uint64_t i = 0; i < len / 2; i++)
+        model[i] = anonymous ? 0 : pattern(i);
+    CHECK(differences(p, model, len) == 0, "bytes differ after MADV_DONTNEED");
+    scribble(p, model, 0, len, len / 1024, &x);
+    CHECK(differences(p, model, len) == 0, "bytes differ after writing again");
+    um_stats(pool, &s);
+    CHECK(s.bytes_swapped_out > 0 && s.bytes_swapped_in > 0,
+          "swapped out %" PRIu64 ", in %" PRIu64, s.bytes_swapped_out, s.bytes_swapped_in);
+    CHECK(s.peak_resident_bytes <= allowed, "peak resident %" PRIu64 " > limit %" PRIu64
+          " + 2 pages", s.peak_resident_bytes, limit);
+    CHECK(count_swap_files() >= 1, "no swap file open in %s", swap_dir);
+    printf("  page %zu policy %d %s: peak resident %.1f MiB, swapped out %.1f MiB, "
+           "in %.1f MiB\n", page, (int)policy, anonymous ? "anonymous" : "file",
+           s.peak_resident_bytes / 1048576.0, s.bytes_swapped_out / 1048576.0,
+           s.bytes_swapped_in / 1048576.0);
+    CHECK(um_munmap(p, len) == 0, "munmap: %s", um_error_message());
+    um_stats(pool, &s);
+    CHECK(s.resident_bytes == 0, "%" PRIu64 " bytes still counted after munmap",
+          s.resident_bytes);
+    CHECK(count_swap_files() == 0, "a swap file is left open after munmap");
+    for (uint64_t off = 0; !anonymous && off < len; off += MIB) {
+        static uint8_t chunk[MIB];
+        uint64_t bad = 0;
+        pread(rw, chunk, MIB, (off_t)off);
+        for (size_t i = 0; i < MIB; i++)
+            bad += chunk[i] != pattern(off + i);
+        CHECK(bad == 0, "a private write reached the file at %" PRIu64, off);
+    }
+    CHECK(um_pool_destroy(pool) == 0, "um_pool_destroy: %s", um_error_message());
+    free(model);
+    if (!anonymous) {
+        close(fd);
+        close(rw);
+    }
+}
+
 /* ------------------------------------------------------------ runner */
 
 static void run_dirty(void)
@@ -361,6 +508,14 @@ static void run_evict(void)
     }
 }
 
+static void run_swap(void)
+{
+    check_private_swap(4096, UM_POLICY_CLOCK, 0);
+    check_private_swap(4096, UM_POLICY_FIFO, 1);
+    check_private_swap(64 * 1024, UM_POLICY_LRU, 0);
+    check_private_swap(64 * 1024, UM_POLICY_CLOCK, 1);
+}
+
 /* The checks above again, with faults served in the faulting thread. */
 static void run_in_thread(void)
 {
@@ -382,6 +537,7 @@ static const struct {
     { "evict_dirty", run_evict },
     { "in_thread", run_in_thread },
     { "mapping_stats", check_mapping_stats },
+    { "swap", run_swap },
 };
 
 int main(int argc, char **argv)
@@ -390,6 +546,12 @@ int main(int argc, char **argv)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     sys_page = (size_t)sysconf(_SC_PAGESIZE);
+    /* Swap files go to a directory of the test's own, to be found. */
+    if (!mkdtemp(swap_dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    setenv("USERMAP_SWAP_DIR", swap_dir, 1);
     for (unsigned i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
         int wanted = argc < 2;
         for (int a = 1; a < argc; a++)
@@ -402,6 +564,7 @@ int main(int argc, char **argv)
         printf("%s %s\n", failures == before ? "ok" : "FAIL", checks[i].name);
         ran++;
     }
+    rmdir(swap_dir);
     printf("%d checks, %d failures\n", ran, failures);
     return failures || !ran ? 1 : 0;
 }

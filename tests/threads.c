@@ -7,11 +7,19 @@
  * one keeps mapping and unmapping other files.  Afterwards every page of the
  * file must hold its owner's stamp: no lost write, no torn fill, no hang.
  * Built for ThreadSanitizer as well as the normal build.
+ *
+ *   threads [shared|private|anonymous]
+ *
+ * private and anonymous stamp a MAP_PRIVATE mapping of the file, or
+ * anonymous memory, instead: the stamps must be in memory afterwards (in
+ * a pool with a budget, they went through the swap file) and the file
+ * must still be all zeros.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +28,8 @@
 #include <usermap.h>
 
 enum { WRITERS = 4, PAGES = 4096, ROUNDS = 3 };
+
+enum kind { SHARED, PRIVATE, ANONYMOUS };
 
 static size_t page;
 static char *map;
@@ -91,21 +101,42 @@ static void *churner_main(void *arg)
     return rc;
 }
 
-static int check_file(int fd)
+/* Every page holds its last stamp: in the file (from_file) or in the
+ * mapping; stamps 0 checks the file still holds zeros. */
+static int check_stamps(int fd, bool from_file, bool stamps)
 {
     for (size_t p = 0; p < PAGES; p++) {
-        uint64_t v, want = stamp_of((int)(p % WRITERS), ROUNDS - 1, p);
-        if (pread(fd, &v, sizeof(v), (off_t)(p * page)) != sizeof(v) || v != want) {
-            fprintf(stderr, "page %zu: file holds %#llx, expected %#llx\n", p,
-                    (unsigned long long)v, (unsigned long long)want);
+        uint64_t v = 0, want = stamps ? stamp_of((int)(p % WRITERS), ROUNDS - 1, p) : 0;
+        if (from_file && pread(fd, &v, sizeof(v), (off_t)(p * page)) != sizeof(v))
+            v = ~want;
+        if (!from_file)
+            memcpy(&v, map + p * page, sizeof(v));
+        if (v != want) {
+            fprintf(stderr, "page %zu: %s holds %#llx, expected %#llx\n", p,
+                    from_file ? "the file" : "the mapping", (unsigned long long)v,
+                    (unsigned long long)want);
             return -1;
         }
     }
     return 0;
 }
 
-int main(void)
+static enum kind kind_named(const char *name)
 {
+    if (!name || strcmp(name, "shared") == 0)
+        return SHARED;
+    if (strcmp(name, "private") == 0)
+        return PRIVATE;
+    if (strcmp(name, "anonymous") == 0)
+        return ANONYMOUS;
+    fprintf(stderr, "usage: threads [shared|private|anonymous]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    static const int flags[] = { MAP_SHARED, MAP_PRIVATE, MAP_PRIVATE | MAP_ANONYMOUS };
+    enum kind kind = kind_named(argc > 1 ? argv[1] : NULL);
     pthread_t writers[WRITERS], syncer, churner;
     void *rc_sync, *rc_churn;
     int fd, failed = 0;
@@ -116,7 +147,8 @@ int main(void)
         perror("temp file");
         return 1;
     }
-    map = um_mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    map = um_mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE, flags[kind],
+                  kind == ANONYMOUS ? -1 : fd, 0);
     if (map == MAP_FAILED) {
         fprintf(stderr, "um_mmap: %s\n", um_error_message());
         return 1;
@@ -132,11 +164,13 @@ int main(void)
     pthread_join(churner, &rc_churn);
     if (rc_sync || rc_churn)
         failed = 1;
+    if (kind != SHARED && check_stamps(fd, false, true) < 0)
+        failed = 1;
     if (um_munmap(map, PAGES * page) < 0) {
         fprintf(stderr, "um_munmap: %s\n", um_error_message());
         failed = 1;
     }
-    if (check_file(fd) < 0)
+    if (check_stamps(fd, true, kind == SHARED) < 0)
         failed = 1;
     close(fd);
     unlink(path);
