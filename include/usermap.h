@@ -114,6 +114,8 @@ UM_API const char *um_error_message(void);
  *   USERMAP_READAHEAD     read-ahead window in bytes (0: off)
  *   USERMAP_FILL_THREADS  threads that fill pages ahead of the program
  *   USERMAP_FAULT_MODE    handler (default) or in-thread
+ *   USERMAP_SWAP_DIR      where pools with a limit spill private pages
+ *                         (default $TMPDIR, else /var/tmp)
  *
  * An invalid value makes the first um_mmap() fail with EINVAL and a
  * message naming the variable; it is never silently replaced.
