@@ -224,12 +224,15 @@ static void sort_frames(struct um_frame *v, size_t n)
 
 /* Evicts up to want bytes, at most VICTIMS_PER_PASS pages (the caller
  * loops).  Allocates nothing: it runs in fault handlers, the SIGBUS one
- * included.  Returns the bytes freed. */
+ * included.  Returns whether any victim left the ring: a frame whose page
+ * was gone already (forgotten, or taken out by someone else) frees no
+ * bytes, yet is progress. */
 #define VICTIMS_PER_PASS 256
 
-static uint64_t evict_some(struct um_pool *pool, uint64_t want)
+static bool evict_some(struct um_pool *pool, uint64_t want)
 {
-    uint64_t page = pool->cfg.page_size, freed = 0;
+    uint64_t page = pool->cfg.page_size;
+    bool progress = false;
     struct um_frame v[VICTIMS_PER_PASS];
     size_t n = choose_victims(pool, want, v, VICTIMS_PER_PASS), i = 0;
 
@@ -247,11 +250,12 @@ static uint64_t evict_some(struct um_pool *pool, uint64_t want)
         /* Busy now, or failed (a write error): they stay, to try later. */
         if (rc < 0)
             give_back(pool, &v[i], j - i);
-        freed += gone;
+        else
+            progress = true;
         stat_add(&pool->counters.evictions, (gone + page - 1) / page);
         i = j;
     }
-    return freed;
+    return progress;
 }
 
 void evict_reserve(struct um_pool *pool, uint64_t len)
@@ -279,7 +283,7 @@ void evict_reserve(struct um_pool *pool, uint64_t len)
             }
             continue;
         }
-        if (evict_some(pool, now + len - limit > batch ? now + len - limit : batch) == 0)
+        if (!evict_some(pool, now + len - limit > batch ? now + len - limit : batch))
             break;      /* nothing evictable: over budget rather than stuck */
     }
     if (!reserved)
