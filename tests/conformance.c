@@ -2276,7 +2276,7 @@ static const struct scenario scenarios[] = {
     S("shared_validate_anon", sc_shared_validate_anon, 0),
     S("shared_validate_unknown_flag", sc_shared_validate_unknown, 0x200000),
     S("shared_validate_map_sync", sc_shared_validate_unknown, MAP_SYNC),
-    S("fixed_in_own_reservation", sc_fixed, 0),
+    S_HOLE("fixed_in_own_reservation", sc_fixed, 0),
     S("fixed_in_kernel_reservation", sc_fixed, 1),
     S("fixed_anon_replaces_middle_page", sc_fixed_replace_middle, 0),
     S("fixed_file_replaces_middle_page", sc_fixed_replace_middle, 1),
