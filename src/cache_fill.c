@@ -77,7 +77,7 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     placed = um_engine->place(c->window + off, buf, len);
     count_placed(c, len, placed);
     if (placed > 0)
-        evict_note_filled(c->pool, c, off, len);
+        evict_note_filled(c->pool, c, off, len, !prefetch);
     return placed < 0 ? (int)placed : pages;
 }
 

@@ -323,6 +323,7 @@ struct page_query {
     struct um_cache *cache;
     uint64_t off, end;
     bool found;
+    bool reset;                 /* cache_page_referenced: clear what it finds */
 };
 
 /* Whether a writable shared mapping covers [off, end) of the cache:
@@ -338,7 +339,7 @@ static int writer_covers(void *arg, const struct um_region *r)
 
 bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len)
 {
-    struct page_query q = { c, off, off + len, false };
+    struct page_query q = { c, off, off + len, false, false };
 
     if (c->anonymous)
         return false;
@@ -357,7 +358,8 @@ static void clear_reference(void *arg, uintptr_t start, uintptr_t end)
     struct page_query *q = arg;
 
     q->found = true;
-    madvise((void *)start, end - start, MADV_DONTNEED);
+    if (q->reset)
+        madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 static int look_for_reference(void *arg, const struct um_region *r)
@@ -368,12 +370,12 @@ static int look_for_reference(void *arg, const struct um_region *r)
 
     if (r->cache == q->cache && region_clip_offsets(r, q->off, q->end, &lo, &hi))
         pagemap_scan((void *)region_addr_of(r, lo), (size_t)(hi - lo), &pq, clear_reference, q);
-    return 0;
+    return q->found && !q->reset;   /* one mapping is answer enough, unless clearing */
 }
 
-bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len)
+bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool reset)
 {
-    struct page_query q = { c, off, off + len, false };
+    struct page_query q = { c, off, off + len, false, reset };
 
     region_for_each(look_for_reference, &q);
     return q.found;

@@ -6,6 +6,7 @@
 #define USERMAP_EVICT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,8 @@ struct um_frame {
     struct um_cache *cache;
     uint64_t off;
     uint8_t age;            /* CLOCK: second chance given; LRU: recent use */
+    bool touched;           /* filled for an access (a fault, MAP_POPULATE): referenced
+                             * on arrival, which CLOCK need not ask the page tables */
 };
 
 /* A pool's frames, oldest first, in a ring. */
@@ -41,8 +44,10 @@ void evict_reserve(struct um_pool *pool, uint64_t len);
 /* Gives back reserved bytes that did not become resident. */
 void evict_unreserve(struct um_pool *pool, uint64_t len);
 
-/* Records [off, off+len) of cache, usermap pages, as just filled. */
-void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len);
+/* Records [off, off+len) of cache, usermap pages, as just filled; touched:
+ * for an access that is about to reference them (not read-ahead). */
+void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len,
+                       bool touched);
 
 /* Forgets the frames of a cache about to close (exclusive lock). */
 void evict_forget(struct um_pool *pool, struct um_cache *c);
