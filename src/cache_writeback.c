@@ -73,7 +73,6 @@ int cache_has_writer(void *arg, const struct um_region *r)
     return r->cache == arg && region_writes_back(r);
 }
 
-/* Adds the pages of [lo, hi) present in the memfd (SEEK_DATA). */
 /* Calls fn for each run of [lo, hi) present in the memfd (SEEK_DATA),
  * cut at the file's size.  Allocates nothing: eviction runs it from the
  * SIGBUS handler of in-thread faults. */
@@ -91,6 +90,13 @@ static int for_each_present(struct um_cache *c, uint64_t lo, uint64_t hi, um_ran
             return errno == ENXIO ? 0 : -errno;
         if ((uint64_t)data >= end)
             break;
+        /* Data lies in a present system page: if that page reaches the
+         * end, there is no hole to look for (one call, not two, per
+         * evicted 4 KiB). */
+        if (round_down((uint64_t)data, um_system_page()) + um_system_page() >= end) {
+            fn(arg, (uintptr_t)data, (uintptr_t)end);
+            break;
+        }
         hole = lseek(c->memfd, data, SEEK_HOLE);
         if (hole < 0)
             return -errno;
