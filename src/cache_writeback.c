@@ -275,7 +275,9 @@ static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
     return total;
 }
 
-static int punch(struct um_cache *c, uint64_t start, uint64_t end)
+/* Takes [start, end) out of the memfd; *freed (if asked) gets the bytes
+ * that were there. */
+static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *freed)
 {
     uint64_t gone;
 
@@ -287,6 +289,8 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end)
         return -errno;
     __atomic_fetch_sub(&c->resident, gone, __ATOMIC_RELAXED);
     stat_sub(&c->pool->counters.resident, gone);
+    if (freed)
+        *freed = gone;
     return 0;
 }
 
@@ -308,11 +312,11 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
     ranges_merge(&dirty);
     pos = round_up(lo, sys);
     for (size_t i = 0; i < dirty.n && rc == 0; i++) {
-        rc = punch(c, pos, round_down(dirty.v[i].start, sys));
+        rc = punch(c, pos, round_down(dirty.v[i].start, sys), NULL);
         pos = round_up(dirty.v[i].end, sys);
     }
     if (rc == 0)
-        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos);
+        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos, NULL);
 out:
     ranges_free(&dirty);
     return rc;
@@ -395,7 +399,6 @@ bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool 
  */
 int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 {
-    uint64_t before = __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
     uint64_t end = off + len < round_up(c->size, um_system_page())
                        ? off + len : round_up(c->size, um_system_page());
     bool waited;
@@ -404,11 +407,12 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
+    /* What the punch found, not the change in c->resident: fills of other
+     * pages add to it meanwhile, and a difference could wrap. */
     rc = writeback(c, off, end, true, false);
     if (rc == 0)
-        rc = punch(c, off, end);
+        rc = punch(c, off, end, freed);
     cache_unclaim(c, slot);
-    *freed = before - __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
     return rc;
 }
 
