@@ -36,6 +36,8 @@
 
 #include <usermap.h>
 
+#include "common.h"
+
 #define KIB ((uint64_t)1 << 10)
 #define MIB ((uint64_t)1 << 20)
 #define GIB ((uint64_t)1 << 30)
@@ -44,8 +46,6 @@
 #define FILE_PAGE 4096u               /* W5's "1% of the pages" counts these */
 #define IO_CHUNK (8 * MIB)            /* pwrite/pread size for set-up and pread scans */
 #define SCAN_CHUNK (64 * MIB)         /* a mapped scan looks at its deadline this often */
-#define RANDOM_READS 200000u
-#define READ_SEED 0x2545f4914f6cdd1dull
 #define WRITE_SEED 0x9e3779b97f4a7c15ull
 #define SAMPLE_PERIOD_NS 20000000L    /* RSS sampler: 50 times a second */
 #define MAX_RUNS 99
@@ -127,24 +127,6 @@ static struct sample *sample_at(const struct bench *b, enum wid w, size_t ci, in
 }
 
 /* ------------------------------------------------------------- utilities */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t xorshift64(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
 
 /* The file's content: word i is a hash of i, never zero, so a page of
  * zeros (a fill that never happened) shows up in every checksum. */

@@ -60,9 +60,10 @@ int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch);
  * mapping can change, or whose writes are tracked synchronously. */
 bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len);
 
-/* Whether [off, off+len) was touched since last asked (it is mapped in
- * some region); asking resets the answer. */
-bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len);
+/* Whether [off, off+len) was touched since last reset (it is mapped in
+ * some region); reset: drop those entries, so that the next ask tells
+ * (and the next access takes a minor fault). */
+bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool reset);
 
 /* Writes back and takes [off, off+len) out of memory; *freed says how
  * many bytes left.  Returns 0, -EBUSY when the pages are being filled or

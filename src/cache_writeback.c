@@ -251,7 +251,9 @@ static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
     return total;
 }
 
-static int punch(struct um_cache *c, uint64_t start, uint64_t end)
+/* Takes [start, end) out of the memfd; *freed (if asked) gets the bytes
+ * that were there. */
+static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *freed)
 {
     uint64_t gone;
     int rc;
@@ -264,6 +266,8 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end)
         return rc;
     __atomic_fetch_sub(&c->resident, gone, __ATOMIC_RELAXED);
     stat_sub(&c->pool->counters.resident, gone);
+    if (freed)
+        *freed = gone;
     return 0;
 }
 
@@ -285,11 +289,11 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
     ranges_merge(&dirty);
     pos = round_up(lo, sys);
     for (size_t i = 0; i < dirty.n && rc == 0; i++) {
-        rc = punch(c, pos, round_down(dirty.v[i].start, sys));
+        rc = punch(c, pos, round_down(dirty.v[i].start, sys), NULL);
         pos = round_up(dirty.v[i].end, sys);
     }
     if (rc == 0)
-        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos);
+        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos, NULL);
 out:
     ranges_free(&dirty);
     return rc;
@@ -306,6 +310,7 @@ struct page_query {
     struct um_cache *cache;
     uint64_t off, end;
     bool found;
+    bool reset;                 /* cache_page_referenced: clear what it finds */
 };
 
 /* Whether a writable shared mapping covers [off, end) of the cache:
@@ -321,7 +326,7 @@ static int writer_covers(void *arg, const struct um_region *r)
 
 bool cache_may_evict(struct um_cache *c, uint64_t off, uint64_t len)
 {
-    struct page_query q = { c, off, off + len, false };
+    struct page_query q = { c, off, off + len, false, false };
 
     if (c->anonymous)
         return false;
@@ -340,7 +345,8 @@ static void clear_reference(void *arg, uintptr_t start, uintptr_t end)
     struct page_query *q = arg;
 
     q->found = true;
-    madvise((void *)start, end - start, MADV_DONTNEED);
+    if (q->reset)
+        madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 static int look_for_reference(void *arg, const struct um_region *r)
@@ -351,12 +357,12 @@ static int look_for_reference(void *arg, const struct um_region *r)
 
     if (r->cache == q->cache && region_clip_offsets(r, q->off, q->end, &lo, &hi))
         pagemap_scan((void *)region_addr_of(r, lo), (size_t)(hi - lo), &pq, clear_reference, q);
-    return 0;
+    return q->found && !q->reset;   /* one mapping is answer enough, unless clearing */
 }
 
-bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len)
+bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool reset)
 {
-    struct page_query q = { c, off, off + len, false };
+    struct page_query q = { c, off, off + len, false, reset };
 
     region_for_each(look_for_reference, &q);
     return q.found;
@@ -370,7 +376,6 @@ bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len)
  */
 int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 {
-    uint64_t before = __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
     uint64_t end = off + len < round_up(c->size, um_system_page())
                        ? off + len : round_up(c->size, um_system_page());
     bool waited;
@@ -379,11 +384,12 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
+    /* What the punch found, not the change in c->resident: fills of other
+     * pages add to it meanwhile, and a difference could wrap. */
     rc = writeback(c, off, end, true, false);
     if (rc == 0)
-        rc = punch(c, off, end);
+        rc = punch(c, off, end, freed);
     cache_unclaim(c, slot);
-    *freed = before - __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
     return rc;
 }
 

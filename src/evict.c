@@ -10,7 +10,10 @@
  * used" is read from the page tables: a page mapped in some region was
  * touched since its entries were last cleared (cache_page_referenced).
  *   FIFO   evicts in fill order.
- *   CLOCK  gives a referenced page one second chance.
+ *   CLOCK  gives a referenced page one second chance.  A page filled for
+ *          a fault is referenced by that fault's own access: it gets its
+ *          chance without a look at the page tables, and a page that had
+ *          its chance goes without one, so CLOCK never clears entries.
  *   LRU    approximates least-recently-used with an age per page that a
  *          reference resets and each pass of the hand lowers.
  */
@@ -88,7 +91,8 @@ static struct um_frame pop(struct um_frames *f)
     return fr;
 }
 
-void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len)
+void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len,
+                       bool touched)
 {
     uint64_t page = pool->cfg.page_size;
 
@@ -96,7 +100,7 @@ void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, u
         return;
     pthread_mutex_lock(&pool->frames.lock);
     for (uint64_t p = off; p < off + len; p += page)
-        push(&pool->frames, (struct um_frame){ .cache = c, .off = p });
+        push(&pool->frames, (struct um_frame){ .cache = c, .off = p, .touched = touched });
     pthread_mutex_unlock(&pool->frames.lock);
 }
 
@@ -141,14 +145,15 @@ static bool policy_allows(enum um_policy policy, struct um_frame *fr, uint64_t p
      * would lose it: private pages get no second chance. */
     if (policy == UM_POLICY_FIFO || fr->priv)
         return true;
-    referenced = cache_page_referenced(fr->cache, fr->off, page);
     if (policy == UM_POLICY_CLOCK) {
-        if (referenced && !fr->age) {
+        /* Each page is asked at most once, so nothing needs clearing. */
+        if (!fr->age && (fr->touched || cache_page_referenced(fr->cache, fr->off, page, false))) {
             fr->age = 1;
             return false;
         }
         return true;
     }
+    referenced = cache_page_referenced(fr->cache, fr->off, page, true);
     if (referenced) {
         fr->age = LRU_MAX_AGE;
         return false;

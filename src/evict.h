@@ -6,6 +6,7 @@
 #define USERMAP_EVICT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct um_frame {
     struct um_private *priv;
     uint64_t off;
     uint8_t age;            /* CLOCK: second chance given; LRU: recent use */
+    bool touched;           /* filled for an access (a fault, MAP_POPULATE): referenced
+                             * on arrival, which CLOCK need not ask the page tables */
 };
 
 /* A pool's frames, oldest first, in a ring. */
@@ -43,8 +46,10 @@ void evict_reserve(struct um_pool *pool, uint64_t len);
 /* Gives back reserved bytes that did not become resident. */
 void evict_unreserve(struct um_pool *pool, uint64_t len);
 
-/* Records [off, off+len) of cache, usermap pages, as just filled. */
-void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len);
+/* Records [off, off+len) of cache, usermap pages, as just filled; touched:
+ * for an access that is about to reference them (not read-ahead). */
+void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, uint64_t len,
+                       bool touched);
 
 /* Records the usermap page at off as a private mapping's own (private.h). */
 void evict_note_private(struct um_pool *pool, struct um_private *p, uint64_t off);

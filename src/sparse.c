@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "lifecycle.h"
 #include "sparse.h"
 
 int sparse_for_each_data(int fd, uint64_t lo, uint64_t hi, um_range_fn fn, void *arg)
@@ -20,6 +21,12 @@ int sparse_for_each_data(int fd, uint64_t lo, uint64_t hi, um_range_fn fn, void 
             return errno == ENXIO ? 0 : -errno;
         if ((uint64_t)data >= hi)
             break;
+        /* Data in the system page that reaches the end: no hole to look
+         * for (one call, not two, per evicted 4 KiB page). */
+        if (((uint64_t)data & ~(uint64_t)(um_system_page() - 1)) + um_system_page() >= hi) {
+            fn(arg, (uintptr_t)data, (uintptr_t)hi);
+            break;
+        }
         hole = lseek(fd, data, SEEK_HOLE);
         if (hole < 0)
             return -errno;
