@@ -401,7 +401,7 @@ static int private_child(uint8_t *p, uint8_t *model, uint64_t len)
 /*
  * Private pages four times the budget (a file's copy-on-write copies, or
  * anonymous memory): they are spilled to the swap file and come back
- * byte-exact, through PROT_READ, fork and MADV_DONTNEED; the budget holds
+ * byte-exact, through PROT_READ, PROT_NONE, fork and MADV_DONTNEED; the budget holds
  * by usermap's count and by the set size; a file never sees a byte.
  */
 static void check_private_swap(size_t page, enum um_policy policy, int anonymous)
@@ -432,8 +432,12 @@ static void check_private_swap(size_t page, enum um_policy policy, int anonymous
     CHECK(um_mprotect(p, limit, PROT_READ) == 0, "mprotect: %s", um_error_message());
     scribble(p, model, limit, len - limit, len / 1024, &x);
     CHECK(differences(p, model, len) == 0, "bytes differ through PROT_READ");
+    /* And pages the program may not touch at all while they leave. */
+    CHECK(um_mprotect(p, limit, PROT_NONE) == 0, "mprotect: %s", um_error_message());
+    scribble(p, model, limit, len - limit, len / 1024, &x);
     CHECK(um_mprotect(p, limit, PROT_READ | PROT_WRITE) == 0, "mprotect: %s",
           um_error_message());
+    CHECK(differences(p, model, len) == 0, "bytes differ through PROT_NONE");
     pss = pss_bytes();
     CHECK(pss <= base || pss - base <= allowed + limit / 50 + 8 * MIB,
           "set size grew by %" PRIu64 " for a limit of %" PRIu64, pss - base, limit);
