@@ -248,9 +248,9 @@ static bool evict_some(struct um_pool *pool, uint64_t want)
         int rc;
 
         while (j < n && v[j].cache == v[i].cache && v[j].priv == v[i].priv &&
-               v[j].off == v[j - 1].off + page && !v[i].priv)
+               v[j].off == v[j - 1].off + page)
             j++;
-        rc = v[i].priv ? private_evict(v[i].priv, v[i].off, &gone)
+        rc = v[i].priv ? private_evict(v[i].priv, v[i].off, (j - i) * page, &gone)
                        : cache_evict(v[i].cache, v[i].off, (j - i) * page, &gone);
         /* Busy now, or failed (a write error): they stay, to try later. */
         if (rc < 0)

@@ -208,6 +208,7 @@ struct swap_in {
     const struct um_region *r;
     struct um_private *p;
     uint64_t page;
+    int swap_fd;
     int rc;
 };
 
@@ -228,7 +229,7 @@ static void swap_in_run(void *arg, uintptr_t lo, uintptr_t hi)
         s->rc = -ENOMEM;
         return;
     }
-    got = pread(s->p->swap_fd, buf, len, (off_t)lo);
+    got = pread(s->swap_fd, buf, len, (off_t)lo);
     if (got != (ssize_t)len) {
         s->rc = got < 0 ? -errno : -EIO;
         return;
@@ -239,7 +240,7 @@ static void swap_in_run(void *arg, uintptr_t lo, uintptr_t hi)
         return;
     }
     STAT_ADD(&s->p->pool->counters, bytes_swapped_in, (uint64_t)len);
-    s->rc = sparse_punch(s->p->swap_fd, lo, hi);
+    s->rc = sparse_punch(s->swap_fd, lo, hi);
 }
 
 /* The end of what a file's memfd can show in r (past it: SIGBUS). */
@@ -258,11 +259,11 @@ static uintptr_t end_of_file_in(const struct um_region *r, uintptr_t end)
 static int bring_in(const struct um_region *r, struct um_private *p, uintptr_t start,
                     uintptr_t end, uint64_t page, enum um_fault_kind kind)
 {
-    struct swap_in s = { r, p, page, 0 };
+    struct swap_in s = { r, p, page, __atomic_load_n(&p->swap_fd, __ATOMIC_ACQUIRE), 0 };
     int rc;
 
-    if (__atomic_load_n(&p->swap_fd, __ATOMIC_ACQUIRE) >= 0) {
-        rc = sparse_for_each_data(p->swap_fd, region_offset_of(r, start),
+    if (s.swap_fd >= 0) {
+        rc = sparse_for_each_data(s.swap_fd, region_offset_of(r, start),
                                   region_offset_of(r, end), swap_in_run, &s);
         if (rc < 0 || s.rc < 0)
             return rc < 0 ? rc : s.rc;
@@ -310,11 +311,17 @@ int private_fault(const struct um_region *r, uintptr_t start, uintptr_t end,
 
 /* ---------------------------------------------------------- eviction */
 
+/* Spilled pages are copied in runs of up to this much (or one usermap
+ * page, if larger): a pread and a pwrite per run, not per page. */
+#define SPILL_CHUNK ((size_t)256 << 10)
+
 struct spill {
     struct um_private *p;
-    uint64_t lo, hi;            /* the usermap page, in offsets */
+    uint64_t lo, hi;            /* the usermap pages, in offsets */
     const struct um_region *r;  /* the piece being spilled */
     char *buf;
+    size_t chunk;               /* buf's size */
+    int swap_fd;
     int rc;
 };
 
@@ -333,11 +340,11 @@ static void spill_run(void *arg, uintptr_t start, uintptr_t end)
     uint64_t off = region_offset_of(s->r, start);
 
     for (uintptr_t a = start; a < end && !s->rc;) {
-        size_t n = end - a < s->p->page_size ? end - a : s->p->page_size;
+        size_t n = end - a < s->chunk ? end - a : s->chunk;
         ssize_t got = pread(self_mem, s->buf, n, (off_t)a);
 
         if (got == (ssize_t)n)
-            got = pwrite(s->p->swap_fd, s->buf, n, (off_t)off);
+            got = pwrite(s->swap_fd, s->buf, n, (off_t)off);
         if (got != (ssize_t)n)
             s->rc = got < 0 ? -errno : -EIO;
         else
@@ -348,7 +355,7 @@ static void spill_run(void *arg, uintptr_t start, uintptr_t end)
 }
 
 /*
- * Spills the page where piece r maps it.  Protected first, so a write
+ * Spills the pages where piece r maps them.  Protected first, so a write
  * waits (its fault needs the claim the eviction holds) and comes back
  * to a page read from the swap file.  The kernel then drops the pages:
  * for a file mapping that would show the memfd's page next, which is why
@@ -402,28 +409,32 @@ static int swap_file_of(struct um_private *p)
     return fd;
 }
 
-int private_evict(struct um_private *p, uint64_t off, uint64_t *freed)
+int private_evict(struct um_private *p, uint64_t off, uint64_t len, uint64_t *freed)
 {
-    struct spill s = { .p = p, .lo = off, .hi = off + p->page_size };
-    bool waited;
+    struct spill s = { .p = p, .lo = off, .hi = off + len };
+    bool waited, any = false;
     int slot = claims_take(&p->claims, s.lo, s.hi, CLAIM_TRY, &waited), rc = 0;
 
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
-    if (!is_counted(p, off))            /* forgotten since it was noted */
+    /* Pages forgotten since they were noted hold nothing of their own. */
+    for (uint64_t page = s.lo; page < s.hi && !any; page += p->page_size)
+        any = is_counted(p, page);
+    if (!any)
         goto out;
-    s.buf = cache_scratch(p->page_size);
+    s.chunk = p->page_size > SPILL_CHUNK ? p->page_size : SPILL_CHUNK;
+    s.buf = cache_scratch(s.chunk);
     if (!s.buf) {
         rc = -ENOMEM;
         goto out;
     }
-    rc = swap_file_of(p);
+    rc = s.swap_fd = swap_file_of(p);
     if (rc < 0)
         goto out;
     rc = region_for_each(spill_piece, &s);
-    if (rc == 0)
-        *freed = uncount_page(p, off);
+    for (uint64_t page = s.lo; rc == 0 && page < s.hi; page += p->page_size)
+        *freed += uncount_page(p, page);
 out:
     claims_release(&p->claims, slot);
     return rc;

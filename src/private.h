@@ -71,10 +71,11 @@ void private_release(struct um_private *p);
 int private_fault(const struct um_region *r, uintptr_t start, uintptr_t end,
                   enum um_fault_kind kind);
 
-/* Spills and drops the usermap page at off; *freed says how many bytes
- * of the budget that gave back.  0, -EBUSY when the page is in use right
- * now, or another -errno. */
-int private_evict(struct um_private *p, uint64_t off, uint64_t *freed);
+/* Spills and drops the usermap pages [off, off+len), with one call of
+ * each kind for the run; *freed says how many bytes of the budget that
+ * gave back.  0, -EBUSY when a page is in use right now, or another
+ * -errno. */
+int private_evict(struct um_private *p, uint64_t off, uint64_t len, uint64_t *freed);
 
 /* The program is about to drop the pages of a piece (munmap,
  * MADV_DONTNEED): forget what they held.  Exclusive lock. */
