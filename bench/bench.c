@@ -36,6 +36,8 @@
 
 #include <usermap.h>
 
+#include "size.h"
+
 #include "common.h"
 
 #define KIB ((uint64_t)1 << 10)
@@ -146,33 +148,6 @@ static uint64_t sum_words(const uint64_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         sum += p[i];
     return sum;
-}
-
-static int parse_size(const char *text, uint64_t *out)
-{
-    char *end;
-    unsigned long long n;
-    unsigned shift = 0;
-
-    errno = 0;
-    n = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
-        return -1;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (*end == 'i' && shift)
-        end++;
-    if ((*end == 'b' || *end == 'B') && shift)
-        end++;
-    if (*end || (shift && n > (UINT64_MAX >> shift)))
-        return -1;
-    *out = (uint64_t)n << shift;
-    return 0;
 }
 
 static const char *human(uint64_t bytes, char *buf, size_t n)
@@ -1381,7 +1356,7 @@ static int parse_args(struct bench *b, int argc, char **argv)
             return -1;
         if (strcmp(opt, "--file") == 0)
             b->path = val;
-        else if (strcmp(opt, "--size") == 0 && parse_size(val, &b->size) == 0)
+        else if (strcmp(opt, "--size") == 0 && size_parse(val, &b->size) == 0)
             ;
         else if (strcmp(opt, "--runs") == 0)
             b->runs = atoi(val);

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "size.h"
 
 #define MIN_PAGE_SIZE 4096u
 #define MAX_PAGE_SIZE (2u << 20)
@@ -112,40 +113,13 @@ static void unlink_pool(struct um_pool *pool)
     pthread_mutex_unlock(&pools_lock);
 }
 
-int pool_parse_size(const char *text, uint64_t *out)
-{
-    char *end;
-    unsigned long long n;
-    unsigned shift = 0;
-
-    errno = 0;
-    n = strtoull(text, &end, 10);
-    if (errno || end == text || text[0] == '-')
-        return -1;
-    switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (*end == 'i' || *end == 'I'))
-        end++;
-    if (shift && (*end == 'b' || *end == 'B'))
-        end++;
-    if (*end != '\0' || (shift && n > (UINT64_MAX >> shift)))
-        return -1;
-    *out = (uint64_t)n << shift;
-    return 0;
-}
-
 static int env_size(const char *name, uint64_t *out)
 {
     const char *v = getenv(name);
 
     if (!v || !*v)
         return 0;
-    if (pool_parse_size(v, out) < 0)
+    if (size_parse(v, out) < 0)
         return um_fail(EINVAL, "%s=\"%s\" is not a size (a number, optionally with K, M, G or T)",
                        name, v);
     return 0;

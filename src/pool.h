@@ -35,7 +35,5 @@ struct um_pool *pool_default(void);
 /* The pool to use for a call given pool (NULL: the default). */
 struct um_pool *pool_or_default(struct um_pool *pool);
 
-/* Parses a size such as "512M" or "4G" (binary units).  0 or -1. */
-int pool_parse_size(const char *text, uint64_t *out);
 
 #endif

@@ -21,6 +21,8 @@
 
 #include <usermap.h>
 
+#include "size.h"
+
 #define EXIT_USAGE 2
 
 /* Writes go out in pieces so a huge mapping never turns into one giant
@@ -255,32 +257,6 @@ static int cmd_stat(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : fail_sys("stdout");
 }
 
-/* Parses "123", "64K", "256M", "1G" (powers of 1024); -1 on anything else. */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-    unsigned shift = 0;
-
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -1;
-    switch (*end) {
-    case '\0':                   break;
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default:                     return -1;
-    }
-    if (*end != '\0' || v > (UINT64_MAX >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
 /* One line: 16 hex digits of its offset, a space, dots, a newline. */
 static void gen_line(char *line, uint64_t offset)
 {
@@ -323,7 +299,7 @@ static int cmd_gen(int argc, char **argv)
     uint64_t size;
     int fd;
 
-    if (argc != 2 || parse_size(argv[1], &size) < 0)
+    if (argc != 2 || size_parse(argv[1], &size) < 0)
         return usage();
     fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
