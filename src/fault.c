@@ -77,16 +77,15 @@ static bool page_mapped(uintptr_t page, size_t len)
     return pagemap_scan((void *)page, len, &q, note_mapped, &mapped) == 0 && mapped;
 }
 
-static void serve_write(uintptr_t addr)
+/* Under the shared lock; r is the region holding addr, or NULL.  Returns
+ * whether the write was let through (which also wakes the writer). */
+static bool serve_write(const struct um_region *r, uintptr_t addr)
 {
     uintptr_t sys = um_system_page();
     struct span s = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
-    struct um_region *r;
     bool let_through = false;
     int slot = -1;
 
-    um_lock_shared();
-    r = region_find(addr);
     if (r && r->cache) {
         let_through = cache_begin_write(r->cache, region_offset_of(r, s.start),
                                         s.end - s.start, &slot) &&
@@ -95,9 +94,7 @@ static void serve_write(uintptr_t addr)
             um_engine->unprotect((void *)s.start, s.end - s.start);
         cache_end_write(r->cache, slot);
     }
-    um_unlock();
-    if (!let_through)
-        um_engine->wake((void *)s.start, s.end - s.start);
+    return let_through;
 }
 
 /* Counted under the lock: the region keeps its pool and mapping alive. */
@@ -120,8 +117,11 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind)
     um_lock_shared();
     r = region_find(addr);
     if (kind == UM_FAULT_WRITE && !(r && r->priv)) {
+        bool let_through = serve_write(r, addr);
+
         um_unlock();
-        serve_write(addr);
+        if (!let_through)
+            um_engine->wake((void *)wake.start, wake.end - wake.start);
         return;
     }
     if (r) {
