@@ -93,21 +93,13 @@ static bool any_missing(const unsigned char *vec, size_t first, size_t n)
 /*
  * Finds the first run of usermap pages with something missing in
  * [pos, end) (at most MAX_FILL_BATCH bytes).  False if all is present.
- * known_missing: the caller knows (a fault on the one system page of
- * [pos, end)), and mincore, a system call per fault, is spared.
  */
-static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end, bool known_missing,
+static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
                              uint64_t *run_start, uint64_t *run_end)
 {
     size_t sys = um_system_page();
     unsigned char vec[MAX_FILL_BATCH / 4096];
     uint64_t p;
-
-    if (known_missing) {
-        *run_start = pos;
-        *run_end = end;
-        return true;
-    }
 
     /* Unknown residency counts as missing: installing skips pages that
      * turn out to be there. */
@@ -135,19 +127,15 @@ static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end, boo
 static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
 {
     uint64_t pos = start, run_start, run_end;
-    /* A fault on one system page was raised because it is missing.  Should
-     * it come in meanwhile after all, installing it skips it (EEXIST). */
-    bool known_missing = !prefetch && end - start <= um_system_page();
     int filled = 0;
 
-    while (pos < end && next_missing_run(c, pos, end, known_missing, &run_start, &run_end)) {
+    while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
         bool waited;
         int slot = cache_claim(c, run_start, run_end, CLAIM_FILL, &waited), rc;
 
         if (waited) {           /* someone else filled part of it: look again */
             cache_unclaim(c, slot);
             pos = run_start;
-            known_missing = false;
             continue;
         }
         rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch);
