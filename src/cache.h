@@ -22,6 +22,7 @@
 
 struct um_cache;
 struct um_pool;
+struct um_region;
 
 /*
  * The cache of the regular file open at fd (st is its fstat) in pool,
@@ -55,6 +56,10 @@ bool cache_has_store_writes(const struct um_cache *c);
  * of pages read from the store, or -errno.
  */
 int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch);
+
+/* cache_fill() for a fault through region r: where r is a MAP_SHARED
+ * mapping of the cache, pages land in it directly, already mapped. */
+int cache_fill_for(struct um_cache *c, const struct um_region *r, uint64_t off, size_t len);
 
 /* Whether the pages [off, off+len) may be evicted now: pages no writable
  * mapping can change, or whose writes are tracked synchronously. */

@@ -47,9 +47,27 @@ static void count_placed(struct um_cache *c, size_t len, long placed)
         evict_unreserve(c->pool, len - in);
 }
 
+/* Installs a run read for a fault through via (or for no one: NULL).
+ * A run of one system page, the faulting one, goes straight into via when
+ * via is a shared mapping, which spares the program the fault that would
+ * map it (a longer run could cross into a VMA of another protection,
+ * which UFFDIO_COPY refuses); anything else goes through the window. */
+static long place_run(struct um_cache *c, const struct um_region *via, uint64_t off,
+                      const void *buf, size_t len)
+{
+    uint64_t lo, hi;
+
+    if (via && (via->flags & UM_REGION_SHARED) && len == um_system_page() &&
+        region_clip_offsets(via, off, off + len, &lo, &hi) && lo == off && hi == off + len)
+        return um_engine->place_in((void *)region_addr_of(via, off), buf, len,
+                                   region_tracking(via), region_in_thread(via));
+    return um_engine->place(c->window + off, buf, len);
+}
+
 /* Reads [off, off+len) from the store and installs it where pages are
  * missing.  Returns the usermap pages read, or -errno. */
-static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
+static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
+                    const struct um_region *via)
 {
     struct um_counters *counters = &c->pool->counters;
     int pages = (int)((len + c->page_size - 1) / c->page_size);
@@ -74,7 +92,7 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
     STAT_ADD(counters, pages_filled, (uint64_t)pages);
     if (prefetch)
         STAT_ADD(counters, pages_prefetched, (uint64_t)pages);
-    placed = um_engine->place(c->window + off, buf, len);
+    placed = place_run(c, via, off, buf, len);
     count_placed(c, len, placed);
     if (placed > 0)
         evict_note_filled(c->pool, c, off, len, !prefetch);
@@ -124,7 +142,8 @@ static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
 
 /* Fills the missing usermap pages of [start, end), at most one batch,
  * one contiguous run at a time. */
-static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch)
+static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch,
+                      const struct um_region *via)
 {
     uint64_t pos = start, run_start, run_end;
     int filled = 0;
@@ -138,7 +157,7 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
             pos = run_start;
             continue;
         }
-        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch);
+        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via);
         cache_unclaim(c, slot);
         if (rc < 0)
             return rc;
@@ -148,7 +167,8 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
     return filled;
 }
 
-int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
+static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
+                      const struct um_region *via)
 {
     uint64_t page = c->page_size;
     uint64_t start = round_down(off, page);
@@ -162,12 +182,22 @@ int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
         end = limit;
 
     for (uint64_t b = start; b < end; b += batch) {
-        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch);
+        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch, via);
         if (rc < 0)
             return rc;
         filled += rc;
     }
     return filled;
+}
+
+int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch)
+{
+    return fill_range(c, off, len, prefetch, NULL);
+}
+
+int cache_fill_for(struct um_cache *c, const struct um_region *r, uint64_t off, size_t len)
+{
+    return fill_range(c, off, len, false, r);
 }
 
 struct um_readahead *cache_readahead(struct um_cache *c)

@@ -61,6 +61,12 @@ struct um_engine {
      * pages already present are left alone.  Wakes nobody.  Returns the
      * bytes installed, or -errno. */
     long (*place)(void *dst, const void *src, size_t len);
+    /* As place(), but into a MAP_SHARED mapping of the memfd watched
+     * with this tracking (and in_thread): the pages enter the memfd and
+     * are mapped there at once, which spares the program a second fault.
+     * Tracked pages arrive write-protected. */
+    long (*place_in)(void *dst, const void *src, size_t len, enum um_tracking tracking,
+                     bool in_thread);
     /* Maps the memfd's pages into [dst, dst+len) of a private mapping
      * watched with UM_WATCH_MINOR, where nothing is mapped yet; protect:
      * write-protected (UM_TRACK_SYNC).  Wakes nobody.  0 or -errno. */

@@ -147,6 +147,26 @@ static int start_handler_thread(int uffd)
     return 0;
 }
 
+/* The tracking a range gets when asked for tracking: as well as the
+ * kernel allows (the caller learns what it got from tracks_writes(_sync)).
+ * In-thread faults are SIGBUS for every reason, write-protect ones
+ * included: only asynchronous tracking goes with them (region.c never
+ * asks for more). */
+static enum um_tracking tracking_granted(enum um_tracking tracking, bool in_thread)
+{
+    if (tracking == UM_TRACK_SYNC && (!uffd_engine.tracks_writes_sync || in_thread))
+        tracking = UM_TRACK_ASYNC;
+    if (tracking == UM_TRACK_ASYNC && !uffd_engine.tracks_writes)
+        tracking = UM_TRACK_NONE;
+    return tracking;
+}
+
+/* The descriptor that watches a range watched so. */
+static int uffd_watching(enum um_tracking granted, bool in_thread)
+{
+    return uffds[in_thread ? INTHREAD : granted == UM_TRACK_SYNC ? SYNC : ASYNC];
+}
+
 static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, unsigned flags)
 {
     bool in_thread = flags & UM_WATCH_IN_THREAD;
@@ -160,21 +180,11 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, unsigne
     };
     int uffd;
 
-    /* Without the mode asked for, track as well as the kernel allows;
-     * the caller learns what it got from tracks_writes(_sync). */
-    if (tracking == UM_TRACK_SYNC && !uffd_engine.tracks_writes_sync)
-        tracking = UM_TRACK_ASYNC;
-    if (tracking == UM_TRACK_ASYNC && !uffd_engine.tracks_writes)
-        tracking = UM_TRACK_NONE;
-    /* In-thread faults are SIGBUS for every reason, write-protect ones
-     * included: only asynchronous tracking goes with them (region.c never
-     * asks for more). */
-    if (in_thread && tracking == UM_TRACK_SYNC)
-        tracking = UM_TRACK_ASYNC;
+    tracking = tracking_granted(tracking, in_thread);
     if (in_thread && uffds[INTHREAD] < 0)
         return um_fail(ENOTSUP, "this kernel's userfaultfd cannot raise SIGBUS for "
                        "in-thread faults (UFFD_FEATURE_SIGBUS)");
-    uffd = uffds[in_thread ? INTHREAD : tracking == UM_TRACK_SYNC ? SYNC : ASYNC];
+    uffd = uffd_watching(tracking, in_thread);
     if (tracking != UM_TRACK_NONE)
         reg.mode |= UFFDIO_REGISTER_MODE_WP;
     if (flags & UM_WATCH_MINOR) {
@@ -198,6 +208,7 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, unsigne
 /* Ways of installing pages where none is mapped. */
 enum install {
     INSTALL_COPY,       /* UFFDIO_COPY from a buffer */
+    INSTALL_COPY_WP,    /* the same, write-protected */
     INSTALL_ZEROS,      /* UFFDIO_ZEROPAGE */
     INSTALL_CACHED,     /* UFFDIO_CONTINUE: the memfd's page */
     INSTALL_CACHED_WP,  /* the same, write-protected */
@@ -209,9 +220,10 @@ static int install_once(int uffd, enum install how, uintptr_t dst, uintptr_t src
 {
     int rc;
 
-    if (how == INSTALL_COPY) {
+    if (how == INSTALL_COPY || how == INSTALL_COPY_WP) {
         struct uffdio_copy c = {
-            .dst = dst, .src = src, .len = len, .mode = UFFDIO_COPY_MODE_DONTWAKE,
+            .dst = dst, .src = src, .len = len,
+            .mode = UFFDIO_COPY_MODE_DONTWAKE | (how == INSTALL_COPY_WP ? UFFDIO_COPY_MODE_WP : 0),
         };
         rc = ioctl(uffd, UFFDIO_COPY, &c);
         *moved = c.copy;
@@ -276,6 +288,18 @@ static long install_anywhere(enum install how, void *dst, const void *src, size_
 static long uffd_place(void *dst, const void *src, size_t len)
 {
     return install_anywhere(INSTALL_COPY, dst, src, len);
+}
+
+/* Straight into the program's shared mapping: the descriptor is the one
+ * that watches it, and a tracked page arrives protected, so that its
+ * first write is seen like any other. */
+static long uffd_place_in(void *dst, const void *src, size_t len, enum um_tracking tracking,
+                          bool in_thread)
+{
+    enum um_tracking granted = tracking_granted(tracking, in_thread);
+
+    return install(uffd_watching(granted, in_thread),
+                   granted == UM_TRACK_NONE ? INSTALL_COPY : INSTALL_COPY_WP, dst, src, len);
 }
 
 static long uffd_place_zero(void *dst, size_t len)
@@ -408,6 +432,7 @@ static struct um_engine uffd_engine = {
     .name = "userfaultfd",
     .watch = uffd_watch,
     .place = uffd_place,
+    .place_in = uffd_place_in,
     .place_zero = uffd_place_zero,
     .map_cached = uffd_map_cached,
     .place_error = uffd_place_error,

@@ -42,7 +42,7 @@ static int fill(const struct um_region *r, struct span s)
 
     if (r->cache) {
         uint64_t off = region_offset_of(r, s.start);
-        int rc = cache_fill(r->cache, off, s.end - s.start, false);
+        int rc = cache_fill_for(r->cache, r, off, s.end - s.start);
         if (rc >= 0)
             readahead_on_fault(r, off & ~(uint64_t)(r->pool->cfg.page_size - 1));
         return rc < 0 ? rc : 0;
