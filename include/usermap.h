@@ -132,8 +132,8 @@ enum um_policy {
  * Who serves a fault.  UM_FAULTS_HANDLER: usermap's handler thread; the
  * faulting thread waits (a round trip across cores costs tens of
  * microseconds).  UM_FAULTS_IN_THREAD: the faulting thread itself, in a
- * SIGBUS handler usermap installs (the signal costs about 2 us), with two limits:
- * a system call that touches a page not yet filled (read(2) into it,
+ * SIGBUS handler usermap installs (the signal costs about 2 us), with two
+ * limits: a system call that touches a page not yet filled (read(2) into it,
  * write(2) from it) fails with EFAULT instead of waiting, and the program
  * must not block SIGBUS, nor replace usermap's SIGBUS handler without
  * calling the previous one.  In a pool with a memory limit, MAP_SHARED
