@@ -274,6 +274,11 @@ uint64_t cache_size(const struct um_cache *c)
     return c->size;
 }
 
+uint64_t cache_end(const struct um_cache *c)
+{
+    return round_up(c->size, um_system_page());
+}
+
 bool cache_has_store_writes(const struct um_cache *c)
 {
     return !c->anonymous && c->store->ops->write != NULL;

@@ -47,6 +47,10 @@ int cache_map_fd(const struct um_cache *c);
 /* The size of the file (or anonymous memory) behind the cache. */
 uint64_t cache_size(const struct um_cache *c);
 
+/* The end of what the memfd can show: the size rounded up to a system
+ * page.  Past it, an access is the kernel's SIGBUS. */
+uint64_t cache_end(const struct um_cache *c);
+
 /* Whether the cache has somewhere to write back to (not anonymous). */
 bool cache_has_store_writes(const struct um_cache *c);
 

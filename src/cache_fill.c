@@ -174,7 +174,7 @@ static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetc
     uint64_t start = round_down(off, page);
     uint64_t end = round_up(off + len, page);
     /* Pages wholly past the end of the file are the kernel's SIGBUS. */
-    uint64_t limit = round_up(c->size, um_system_page());
+    uint64_t limit = cache_end(c);
     uint64_t batch = page > FILL_BATCH ? page : FILL_BATCH;
     int filled = 0;
 

@@ -376,8 +376,7 @@ bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool 
  */
 int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 {
-    uint64_t end = off + len < round_up(c->size, um_system_page())
-                       ? off + len : round_up(c->size, um_system_page());
+    uint64_t end = off + len < cache_end(c) ? off + len : cache_end(c);
     bool waited;
     int slot = cache_claim(c, off, end, CLAIM_TRY, &waited), rc;
 

@@ -152,10 +152,7 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind)
  * that, SIGBUS is the kernel's answer, and the program's. */
 static bool within_file(const struct um_region *r, uintptr_t addr)
 {
-    uint64_t sys = um_system_page();
-
-    return !r->cache ||
-           region_offset_of(r, addr) < ((cache_size(r->cache) + sys - 1) & ~(sys - 1));
+    return !r->cache || region_offset_of(r, addr) < cache_end(r->cache);
 }
 
 bool um_fault_in_thread(uintptr_t addr)

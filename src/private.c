@@ -246,8 +246,7 @@ static void swap_in_run(void *arg, uintptr_t lo, uintptr_t hi)
 /* The end of what a file's memfd can show in r (past it: SIGBUS). */
 static uintptr_t end_of_file_in(const struct um_region *r, uintptr_t end)
 {
-    uint64_t sys = um_system_page();
-    uint64_t eof = (cache_size(r->cache) + sys - 1) & ~(sys - 1);
+    uint64_t eof = cache_end(r->cache);
 
     if (eof <= r->offset)
         return r->start;
