@@ -248,9 +248,8 @@ static int install_once(int uffd, enum install how, uintptr_t dst, uintptr_t src
 /*
  * Installing stops at the first page that is already there (EEXIST);
  * such a page is someone else's fill and must be kept, so step over it
- * and go on.  The range must be watched by the descriptor used: windows
- * are the async one's, private memory may be any one's (ENOENT from one:
- * try the next).  Returns the bytes installed, or -errno.
+ * and go on.  The range must be watched by uffd (else ENOENT).  Returns
+ * the bytes installed, or -errno.
  */
 static long install(int uffd, enum install how, void *dst, const void *src, size_t len)
 {
@@ -275,6 +274,9 @@ static long install(int uffd, enum install how, void *dst, const void *src, size
     return (long)placed;
 }
 
+/* For ranges whose descriptor the caller does not name: windows are the
+ * async one's, private memory may be any one's (ENOENT from one: try the
+ * next). */
 static long install_anywhere(enum install how, void *dst, const void *src, size_t len)
 {
     long rc = -ENOENT;
@@ -348,24 +350,26 @@ static int uffd_wake(void *addr, size_t len)
     return rc;
 }
 
-static int uffd_unprotect(void *addr, size_t len)
+/* Synchronous write protection of a range, set (mode WP) or cleared
+ * (mode 0, which also wakes the writers). */
+static int write_protect(void *addr, size_t len, uint64_t mode)
 {
     struct uffdio_writeprotect wp = {
         .range = { .start = (uintptr_t)addr, .len = len },
-        .mode = 0,      /* clear the protection, and wake */
+        .mode = mode,
     };
 
     return ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0 ? -errno : 0;
 }
 
+static int uffd_unprotect(void *addr, size_t len)
+{
+    return write_protect(addr, len, 0);
+}
+
 static int uffd_protect(void *addr, size_t len)
 {
-    struct uffdio_writeprotect wp = {
-        .range = { .start = (uintptr_t)addr, .len = len },
-        .mode = UFFDIO_WRITEPROTECT_MODE_WP,
-    };
-
-    return ioctl(uffds[SYNC], UFFDIO_WRITEPROTECT, &wp) < 0 ? -errno : 0;
+    return write_protect(addr, len, UFFDIO_WRITEPROTECT_MODE_WP);
 }
 
 struct reprotect {
