@@ -73,6 +73,14 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Figure i of every round (rows of width figures), sorted into v. */
+static void sorted_column(const double *fig, int width, int i, double v[ROUNDS])
+{
+    for (int r = 0; r < ROUNDS; r++)
+        v[r] = fig[r * width + i];
+    qsort(v, ROUNDS, sizeof(v[0]), by_value);
+}
+
 static void die(const char *what)
 {
     fprintf(stderr, "usermap-floor: %s: %s\n", what, strerror(errno));
@@ -347,9 +355,7 @@ static void print_scan_floor(double fig[ROUNDS][NSCAN])
     for (int i = 0; i < NSCAN; i++) {
         double v[ROUNDS];
 
-        for (int r = 0; r < ROUNDS; r++)
-            v[r] = fig[r][i];
-        qsort(v, ROUNDS, sizeof(v[0]), by_value);
+        sorted_column(&fig[0][0], NSCAN, i, v);
         med[i] = v[ROUNDS / 2];
         printf("  %-38s %8.3f %8.3f %8.3f  %.1f GB/s\n", what[i], med[i], v[0],
                v[ROUNDS - 1], (double)size / med[i] / 1e9);
@@ -414,15 +420,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < NFIG; i++) {
         double v[ROUNDS];
 
-        for (int r = 0; r < ROUNDS; r++)
-            v[r] = fig[r][i];
-        qsort(v, ROUNDS, sizeof(v[0]), by_value);
+        sorted_column(&fig[0][0], NFIG, i, v);
         printf("  %-38s %8.0f %8.0f %8.0f", names[i], v[ROUNDS / 2], v[0], v[ROUNDS - 1]);
         if (i == MISS || i == DIRECT) {
             double pr[ROUNDS];
-            for (int r = 0; r < ROUNDS; r++)
-                pr[r] = fig[r][PREAD_LOOP];
-            qsort(pr, ROUNDS, sizeof(pr[0]), by_value);
+
+            sorted_column(&fig[0][0], NFIG, PREAD_LOOP, pr);
             printf("  %.0f k/s, %.3fx pread", 1e6 / v[ROUNDS / 2], pr[ROUNDS / 2] / v[ROUNDS / 2]);
         }
         printf("\n");
