@@ -25,6 +25,7 @@
 #include "usermap.h"
 #include "cache.h"
 #include "error.h"
+#include "flush.h"
 #include "lifecycle.h"
 #include "pool.h"
 #include "private.h"
@@ -148,29 +149,6 @@ static void keep_piece(const struct um_region *piece)
     (void)piece;
 }
 
-static int write_back_piece(void *arg, const struct um_region *piece)
-{
-    struct um_mapping *outer;
-    int rc;
-
-    if (!region_writes_back(piece))
-        return 0;
-    outer = stat_attribute(piece->mapping);
-    rc = cache_writeback(piece->cache, piece->offset,
-                         region_offset_of(piece, piece->end), *(bool *)arg);
-    stat_attribute(outer);
-    return rc;
-}
-
-/* protect: the range's page-table entries are about to be dropped while
- * the mapping stays (see cache_writeback). */
-static int write_back_range(uintptr_t start, uintptr_t end, bool protect)
-{
-    int rc = region_for_each_in(start, end, write_back_piece, &protect);
-
-    return rc < 0 ? um_fail(-rc, "cannot write dirty pages back: %s", strerror(-rc)) : 0;
-}
-
 /*
  * Maps, watches and records the request; under the exclusive lock.
  * MAP_FIXED replaces what was there, as the kernel's does: usermap's own
@@ -184,7 +162,7 @@ static void *place(struct request *rq)
 
     if (rq->map_fd < 0)
         kflags |= MAP_ANONYMOUS;
-    if (fixed && write_back_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len, false) < 0)
+    if (fixed && collect_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len) < 0)
         return MAP_FAILED;
     rq->region.mapping = mapping_new();
     if (!rq->region.mapping) {
@@ -257,6 +235,11 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
 {
     void *p;
 
+    /* Replacing usermap's own mappings: what they hold is written first,
+     * with no lock held, as munmap does. */
+    if ((rq->flags & MAP_FIXED) && !(rq->flags & MAP_FIXED_NOREPLACE) &&
+        flush_range((uintptr_t)rq->addr, (uintptr_t)rq->addr + rq->len, FLUSH_WRITE) < 0)
+        return MAP_FAILED;
     um_lock_exclusive();
     if (get_cache) {
         rq->region.cache = get_cache(arg);
@@ -272,6 +255,10 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
     if (p == MAP_FAILED && rq->region.priv)
         private_release(rq->region.priv);
     um_unlock();
+    /* A cache MAP_FIXED took the last mapping of holds its dirty pages
+     * until they are written, now that no lock is held. */
+    if (rq->flags & MAP_FIXED)
+        cache_flush_unused();
     if (p != MAP_FAILED && (rq->flags & DEFERRED_FLAGS))
         populate(p, rq);
     return p;
@@ -417,10 +404,13 @@ UM_API int um_munmap(void *addr, size_t length)
         return -1;
     if (!started())
         return munmap(addr, length) == 0 ? 0 : um_fail(errno, "munmap: %s", strerror(errno));
+    /* Written back while still mapped, with no lock held: if the store
+     * refuses, the range stays mapped and its pages dirty, as they were. */
+    if (flush_range(start, end, FLUSH_WRITE) < 0)
+        return -1;
     um_lock_exclusive();
-    /* Written back while still mapped: dirty tracking lives in the
-     * mapping's page tables, which munmap takes away. */
-    rc = write_back_range(start, end, false);
+    /* Writes since the flush are in the page tables munmap takes away. */
+    rc = collect_range(start, end);
     if (rc == 0)
         region_for_each_in(start, end, uncount_anonymous, NULL);
     if (rc == 0 && munmap(addr, length) < 0)
@@ -430,35 +420,21 @@ UM_API int um_munmap(void *addr, size_t length)
     if (rc == 0 && region_remove_range(start, end, NULL) < 0)
         rc = um_fail(ENOMEM, "munmap: out of memory splitting a mapping");
     um_unlock();
+    /* Caches left without mappings write what they still hold; what
+     * fails stays for the next try and is reported at exit. */
+    if (rc == 0)
+        cache_flush_unused();
     return rc;
 }
 
 /* ------------------------------------------------------------ um_msync */
 
-static int sync_piece(void *arg, const struct um_region *piece)
-{
-    int flags = *(int *)arg;
-    uint64_t lo = piece->offset, hi = region_offset_of(piece, piece->end);
-    struct um_mapping *outer;
-    int rc = 0;
-
-    if (!piece->cache)
-        return 0;
-    outer = stat_attribute(piece->mapping);
-    if ((flags & (MS_SYNC | MS_ASYNC)) && region_writes_back(piece))
-        rc = cache_writeback(piece->cache, lo, hi, false);
-    if (rc == 0 && (flags & MS_INVALIDATE))
-        rc = cache_invalidate(piece->cache, lo, hi);
-    if (rc == 0 && (flags & MS_SYNC) && region_writes_back(piece))
-        rc = cache_sync(piece->cache);
-    stat_attribute(outer);
-    return rc;
-}
-
 UM_API int um_msync(void *addr, size_t length, int flags)
 {
     uintptr_t start, end;
-    int rc;
+    unsigned what = ((flags & (MS_SYNC | MS_ASYNC)) ? FLUSH_WRITE : 0) |
+                    ((flags & MS_INVALIDATE) ? FLUSH_INVALIDATE : 0) |
+                    ((flags & MS_SYNC) ? FLUSH_SYNC : 0);
 
     /* The kernel judges flags, alignment and whether all is mapped. */
     if (msync(addr, length, flags) < 0)
@@ -466,15 +442,7 @@ UM_API int um_msync(void *addr, size_t length, int flags)
                        errno == ENOMEM ? " (part of the range is not mapped)" : "");
     if (!started() || call_range("msync", addr, length, &start, &end) < 0)
         return 0;
-    /* Write-back changes no table: the shared lock lets faults go on
-     * meanwhile (a program that msyncs in a loop must not starve them). */
-    um_lock_shared();
-    rc = region_for_each_in(start, end, sync_piece, &flags);
-    um_unlock();
-    if (rc < 0)
-        return um_fail(-rc == ENOSPC ? ENOSPC : EIO, "msync: cannot write back to the file: %s",
-                       strerror(-rc));
-    return 0;
+    return flush_range(start, end, what);
 }
 
 /* --------------------------------------------------------- um_mprotect */
@@ -597,7 +565,7 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
     if (started() && zaps_pages(advice) && call_range("madvise", addr, length, &start, &end) == 0) {
         int rc;
         um_lock_exclusive();
-        rc = write_back_range(start, end, true);
+        rc = collect_range(start, end);
         if (rc == 0 && advice != MADV_PAGEOUT)
             region_for_each_in(start, end, uncount_anonymous, NULL);
         if (rc == 0 && drops_private_pages(advice))

@@ -16,6 +16,7 @@
 #include "addrspace.h"
 #include "cache.h"
 #include "cache_impl.h"
+#include "dirty.h"
 #include "error.h"
 #include "evict.h"
 #include "lifecycle.h"
@@ -92,6 +93,8 @@ static void free_cache(struct um_cache *c)
     evict_forget(c->pool, c);
     readahead_destroy(&c->readahead);
     claims_destroy(&c->claims);
+    dirty_destroy(&c->dirty);
+    pthread_mutex_destroy(&c->wb_lock);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
     if (c->memfd >= 0)
@@ -112,12 +115,22 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
         return NULL;
     }
     c->refs = 1;
+    c->memfd = -1;
     c->pool = pool;
     c->anonymous = anonymous;
     c->size = size;
     c->page_size = pool->cfg.page_size;
     readahead_init(&c->readahead);
     claims_init(&c->claims);
+    pthread_mutex_init(&c->wb_lock, NULL);
+    c->dirty.fd = -1;
+    if (!anonymous) {
+        int rc = dirty_init(&c->dirty, c->page_size);
+        if (rc < 0) {
+            um_fail(-rc, "cannot make the dirty map of a page cache: %s", strerror(-rc));
+            goto fail;
+        }
+    }
     snprintf(label, sizeof(label), "usermap:%s", name);
     c->memfd = memfd_create(label, MFD_CLOEXEC);
     if (c->memfd < 0) {
@@ -157,12 +170,22 @@ static void unlink_cache(struct um_cache *c)
     }
 }
 
+/* A cache no mapping uses any more stays while it holds data the store
+ * has not accepted (or a write-back is running): a new mapping of the
+ * file takes it up again rather than read stale bytes from the store. */
 static struct um_cache *find_file_cache(struct um_pool *pool, const struct stat *st)
 {
     for (struct um_cache *c = caches; c; c = c->next)
         if (!c->anonymous && c->pool == pool && c->dev == st->st_dev && c->ino == st->st_ino)
             return c;
     return NULL;
+}
+
+/* Whether an unused cache can go: nothing unsaved, nobody writing it. */
+static bool may_free(struct um_cache *c)
+{
+    return c->refs == 0 && __atomic_load_n(&c->pins, __ATOMIC_ACQUIRE) == 0 &&
+           (c->anonymous || !dirty_any(&c->dirty, cache_end(c)));
 }
 
 /*
@@ -182,6 +205,8 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
     if (ftruncate(c->memfd, (off_t)size) < 0)
         return um_fail(errno, "cannot resize the page cache of %s: %s",
                        c->store->name, strerror(errno));
+    if (size < old)
+        dirty_forget_from(&c->dirty, size, round_up(old, c->page_size));
     c->size = size;
     if (round_up(size, sys) > c->window_len) {
         unmap_window(c);
@@ -254,12 +279,8 @@ void cache_hold(struct um_cache *c)
 
 void cache_release(struct um_cache *c)
 {
-    if (--c->refs > 0)
+    if (--c->refs > 0 || !may_free(c))
         return;
-    /* Pages written by another process after fork are known only by
-     * their bytes: the last chance to save them is now. */
-    if (c->forked)
-        cache_writeback(c, 0, c->size, false);
     unlink_cache(c);
     free_cache(c);
 }
@@ -286,19 +307,118 @@ bool cache_has_store_writes(const struct um_cache *c)
 
 /* ------------------------------------------------------- whole process */
 
-void cache_writeback_everything(void)
+/* Pins the caches to write back (all, or only unused ones) into a
+ * list, under the shared lock. */
+static size_t pin_caches(bool unused_only, struct um_cache ***out)
 {
+    size_t n = 0, i = 0;
+    struct um_cache **list;
+
     for (struct um_cache *c = caches; c; c = c->next)
-        cache_writeback(c, 0, c->size, false);
+        n++;
+    list = n ? malloc(n * sizeof(*list)) : NULL;
+    if (!list)
+        return 0;
+    for (struct um_cache *c = caches; c; c = c->next) {
+        bool unused = c->refs == 0 && dirty_any(&c->dirty, cache_end(c));
+
+        if (!cache_has_store_writes(c) || (unused_only && !unused))
+            continue;
+        cache_pin(c);
+        list[i++] = c;
+    }
+    *out = list;
+    return i;
 }
 
-/* Only caches the other process can write to need comparing: with no
- * writable shared mapping, its copy of the pages stays clean. */
-void cache_mark_all_forked(void)
+struct report {
+    char *text;
+    size_t len, cap;
+};
+
+static void report_range(void *arg, uint64_t lo, uint64_t hi)
 {
-    for (struct um_cache *c = caches; c; c = c->next)
-        if (region_for_each(cache_has_writer, c))
-            c->forked = true;
+    struct report *r = arg;
+    int n;
+
+    if (r->len + 64 > r->cap)
+        return;
+    n = snprintf(r->text + r->len, r->cap - r->len, "%s%llu-%llu", r->len ? ", " : "",
+                 (unsigned long long)lo, (unsigned long long)hi - 1);
+    if (n > 0)
+        r->len += (size_t)n;
+}
+
+/* Says on stderr which bytes of which file usermap could not save: the
+ * last word of a program that leaves with them unsaved. */
+static void report_unsaved(struct um_cache *c, int err)
+{
+    char text[512];
+    struct report r = { text, 0, sizeof(text) };
+
+    dirty_for_each(&c->dirty, cache_end(c), report_range, &r);
+    fprintf(stderr, "usermap: %s: cannot write back bytes %s%s: %s\n", c->store->name, text,
+            r.len + 64 > r.cap ? " (and more)" : "", strerror(-err));
+}
+
+/* Frees the caches no mapping uses and nothing holds back (exclusive). */
+static void free_unused(void)
+{
+    struct um_cache **p = &caches;
+
+    while (*p) {
+        struct um_cache *c = *p;
+
+        if (may_free(c)) {
+            *p = c->next;
+            free_cache(c);
+        } else {
+            p = &c->next;
+        }
+    }
+}
+
+/* Writes back what the caches hold, without the library lock held on
+ * entry; report: say on stderr what could not be written. */
+static int flush_caches(bool unused_only, bool report)
+{
+    struct um_cache **list = NULL;
+    size_t n;
+    int first_error = 0;
+
+    um_lock_shared();
+    n = pin_caches(unused_only, &list);
+    um_unlock();
+    for (size_t i = 0; i < n; i++) {
+        int rc = cache_flush(list[i], 0, cache_end(list[i]));
+        if (rc < 0 && report)
+            report_unsaved(list[i], rc);
+        if (rc < 0 && !first_error)
+            first_error = rc;
+        cache_unpin(list[i]);
+    }
+    free(list);
+    if (n && unused_only) {
+        um_lock_exclusive();
+        free_unused();
+        um_unlock();
+    }
+    return first_error;
+}
+
+int cache_flush_dirty(void)
+{
+    return flush_caches(false, false);
+}
+
+int cache_flush_unused(void)
+{
+    return flush_caches(true, false);
+}
+
+void cache_flush_at_exit(void)
+{
+    flush_caches(false, true);
 }
 
 int cache_rewatch_all(void)

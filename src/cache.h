@@ -98,24 +98,51 @@ void *cache_scratch(size_t len);
 struct um_readahead *cache_readahead(struct um_cache *c);
 
 /*
- * Writes the dirty pages of [lo, hi) to the store.  protect: the pages are
- * about to leave the page tables (eviction, MADV_DONTNEED), so every one
- * written is write-protected again first.  0 or -errno.
+ * Dirty pages.  Which pages hold writes the store has not accepted is kept
+ * in the cache's dirty map (dirty.h), shared with forked children; the
+ * page tables of this process's mappings feed it (cache_collect), and so
+ * do first writes that fault (cache_mark_written).
  */
-int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect);
 
-/* Drops the clean pages of [lo, hi), so they are read from the store again. */
+/* Under the library lock: marks dirty the pages of [lo, hi) written
+ * through this process's mappings since the last look, and protects them
+ * again, so that later writes are seen too.  0 or -errno. */
+int cache_collect(struct um_cache *c, uint64_t lo, uint64_t hi);
+
+/* Marks [off, off+len) dirty: a first write is about to land there. */
+void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len);
+
+/*
+ * Writes the dirty pages of [lo, hi) to the store, cut at the store's
+ * size now.  Called WITHOUT the library lock (it takes it briefly), with
+ * the cache pinned or referenced: the store's I/O may wait on the file's
+ * own locks, which a faulting thread may hold.  A page whose write fails
+ * stays dirty for the next attempt.  0 or the first -errno.
+ */
+int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi);
+
+/* Keeps a cache alive across a write-back made without the lock. */
+void cache_pin(struct um_cache *c);
+void cache_unpin(struct um_cache *c);
+
+/* Drops the clean pages of [lo, hi), so they are read from the store
+ * again; dirty ones stay. */
 int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi);
 
 /* Makes written data durable (fsync).  0 or -errno. */
 int cache_sync(struct um_cache *c);
 
-/* Writes back every cache's dirty pages (at exit).  Best effort. */
-void cache_writeback_everything(void);
+/* Without the library lock: writes back the caches no mapping uses any
+ * more and frees those that are clean.  0 or the first -errno. */
+int cache_flush_unused(void);
 
-/* Marks every cache with writable shared mappings as shared with another
- * process (called around fork). */
-void cache_mark_all_forked(void);
+/* Without the library lock: writes back every cache (the flusher's
+ * pass).  0 or the first -errno. */
+int cache_flush_dirty(void);
+
+/* At exit: writes back every cache; what cannot be written is named on
+ * stderr. */
+void cache_flush_at_exit(void);
 
 /* Re-watches every cache's window in a forked child.  0 or -errno. */
 int cache_rewatch_all(void);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "claims.h"
+#include "dirty.h"
 #include "ranges.h"
 #include "readahead.h"
 
@@ -23,7 +24,7 @@ struct um_cache {
     struct um_pool *pool;       /* page size, budget, counters */
     uint64_t resident;          /* bytes of pages in the memfd (filled by us) */
     bool anonymous;             /* zeros, no file behind it */
-    bool forked;                /* another process may have written pages */
+    int pins;                   /* write-backs running without the library lock */
     dev_t dev;                  /* identity of the file (not anonymous) */
     ino_t ino;
     int memfd;                  /* the pages */
@@ -34,6 +35,11 @@ struct um_cache {
     struct um_store *store;
     struct um_readahead readahead;
     struct um_claims claims;    /* runs being filled, written or evicted now */
+    struct um_dirty dirty;      /* pages the store has not accepted yet */
+    /* One write-back of the cache at a time, so that older bytes never
+     * reach the store after newer ones.  Taken before the library lock,
+     * never while holding it, and never by a fault. */
+    pthread_mutex_t wb_lock;
     struct um_cache *next;
 };
 

@@ -15,6 +15,7 @@
 #include "addrspace.h"
 #include "cache.h"
 #include "cache_impl.h"
+#include "dirty.h"
 #include "error.h"
 #include "evict.h"
 #include "lifecycle.h"
@@ -33,20 +34,20 @@
 struct dirty_scan {
     struct um_cache *cache;
     uint64_t lo, hi;            /* cache offsets asked about */
-    bool reset;                 /* protect again where it costs no fault */
-    bool protect;               /* protect again everywhere */
     const struct um_region *region;
-    struct um_ranges found;     /* cache offsets */
 };
 
-static void add_written(void *arg, uintptr_t start, uintptr_t end)
+static void mark_written(void *arg, uintptr_t start, uintptr_t end)
 {
     struct dirty_scan *s = arg;
 
-    ranges_add(&s->found, region_offset_of(s->region, start),
+    dirty_mark(&s->cache->dirty, region_offset_of(s->region, start),
                region_offset_of(s->region, end));
 }
 
+/* Every written page is protected again before it is marked: a write
+ * after this scan faults (sync) or is recorded (async) anew, so none is
+ * missed by the write-back that follows. */
 static int scan_region(void *arg, const struct um_region *r)
 {
     struct dirty_scan *s = arg;
@@ -57,14 +58,8 @@ static int scan_region(void *arg, const struct um_region *r)
         !region_clip_offsets(r, s->lo, s->hi, &lo, &hi))
         return 0;
     s->region = r;
-    /* Protecting a synchronously tracked page again makes its next write
-     * a round trip to the handler: only worth it when the page is about to
-     * leave the page tables.  (A program writing while another msyncs in a
-     * loop would otherwise keep both busy.) */
     rc = um_engine->collect_written((void *)region_addr_of(r, lo), (size_t)(hi - lo),
-                                    region_tracking(r),
-                                    s->protect || (s->reset && region_tracking(r) != UM_TRACK_SYNC),
-                                    add_written, s);
+                                    region_tracking(r), true, mark_written, s);
     return rc < 0 ? rc : 0;
 }
 
@@ -92,72 +87,43 @@ static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_r
     return for_each_present(c, lo, hi, add_range, out);
 }
 
-/*
- * The pages of [lo, hi) that may differ from the store.  With tracking,
- * those written through any writable mapping of this process (reset: they
- * count as clean from now on).  Without tracking, every present page.
- */
-static int collect_dirty(struct um_cache *c, uint64_t lo, uint64_t hi, bool reset,
-                         bool protect, struct um_ranges *out)
+static void mark_present(void *arg, uintptr_t start, uintptr_t end)
 {
-    struct dirty_scan s = { .cache = c, .lo = lo, .hi = hi, .reset = reset, .protect = protect };
-    int rc;
+    dirty_mark(&((struct um_cache *)arg)->dirty, start, end);
+}
 
+int cache_collect(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    struct dirty_scan s = { .cache = c, .lo = lo, .hi = hi };
+
+    if (!cache_has_store_writes(c))
+        return 0;
+    /* Without tracking, every present page a writer maps may be dirty. */
     if (!um_engine->tracks_writes)
-        return region_for_each(cache_has_writer, c) ? add_present(c, lo, hi, out) : 0;
-    rc = region_for_each(scan_region, &s);
-    *out = s.found;
-    if (rc == 0)
-        rc = out->error;
-    return rc;
+        return region_for_each(cache_has_writer, c) ? for_each_present(c, lo, hi, mark_present, c)
+                                                    : 0;
+    return region_for_each(scan_region, &s);
+}
+
+void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len)
+{
+    if (cache_has_store_writes(c))
+        dirty_mark(&c->dirty, off, off + len);
 }
 
 /* ---------------------------------------------------------- write-back */
 
-/* How a write-back goes about it. */
-struct wb_mode {
-    bool only_if_changed;   /* compare with the store first (after fork) */
-    bool claim;             /* claim each chunk while copying it */
-};
-
 /*
- * Copies one chunk from the memfd to the store.  Two write-backs of the
- * same page (an msync and an eviction, say) must not interleave, or the
- * older bytes could reach the store last: each chunk is claimed while it
- * is copied, unless the caller holds the claim already (eviction).  A
- * page evicted since it was found dirty was written back by its eviction:
- * only what is still present is copied (a hole would read as zeros).
+ * Copies one chunk from the memfd to the store.  The chunk is claimed
+ * while it is copied, so that no eviction or refill meets it half
+ * written.  Only what is present is copied: a hole would read as zeros
+ * (MADV_REMOVE can make one under a dirty page).
  */
-static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t off,
-                         size_t n, struct wb_mode mode);
-
-static int write_chunk(struct um_cache *c, char *buf, size_t chunk, uint64_t off, size_t n,
-                       struct wb_mode mode)
-{
-    bool waited;
-    int slot = mode.claim ? cache_claim(c, off, off + n, CLAIM_MUST, &waited) : -1;
-    struct um_ranges present = { 0 };
-    int rc = add_present(c, off, off + n, &present);
-
-    for (size_t i = 0; i < present.n && rc == 0; i++)
-        rc = write_present(c, buf, chunk, present.v[i].start,
-                           (size_t)(present.v[i].end - present.v[i].start), mode);
-    ranges_free(&present);
-    cache_unclaim(c, slot);
-    return rc;
-}
-
-static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t off,
-                         size_t n, struct wb_mode mode)
+static int write_present(struct um_cache *c, char *buf, uint64_t off, size_t n)
 {
     ssize_t got = pread(c->memfd, buf, n, (off_t)off);
     int rc = got < 0 ? -errno : 0;
 
-    if (rc == 0 && mode.only_if_changed) {
-        ssize_t old = c->store->ops->read(c->store, buf + chunk, (size_t)got, off);
-        if (old == got && memcmp(buf, buf + chunk, (size_t)got) == 0)
-            got = 0;
-    }
     if (rc == 0 && got > 0)
         rc = c->store->ops->write(c->store, buf, (size_t)got, off);
     if (rc == 0 && got > 0) {
@@ -168,73 +134,82 @@ static int write_present(struct um_cache *c, char *buf, size_t chunk, uint64_t o
     return rc;
 }
 
-static int write_range(struct um_cache *c, uint64_t start, uint64_t end, struct wb_mode mode)
+static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
 {
-    size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
-    char *buf = cache_scratch(2 * chunk);
+    bool waited;
+    int slot = cache_claim(c, off, off + n, CLAIM_MUST, &waited);
+    struct um_ranges present = { 0 };
+    int rc = add_present(c, off, off + n, &present);
 
-    if (!buf)
-        return -ENOMEM;
-    for (uint64_t off = start; off < end; off += chunk) {
-        int rc = write_chunk(c, buf, chunk, off, (size_t)(end - off < chunk ? end - off : chunk),
-                             mode);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Writes each range, widened to whole usermap pages and cut at the end of
- * the file, whose size the store must keep.  Widening comes before the
- * merge, so that a usermap page holding several written ranges is written
- * once. */
-static int write_ranges(struct um_cache *c, struct um_ranges *list, struct wb_mode mode)
-{
-    for (size_t i = 0; i < list->n; i++) {
-        list->v[i].start = round_down(list->v[i].start, c->page_size);
-        list->v[i].end = round_up(list->v[i].end, c->page_size);
-    }
-    ranges_merge(list);
-    for (size_t i = 0; i < list->n; i++) {
-        uint64_t end = list->v[i].end < c->size ? list->v[i].end : c->size;
-        int rc;
-
-        if (list->v[i].start >= end)
-            continue;
-        rc = write_range(c, list->v[i].start, end, mode);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* cache_writeback(), by a caller that claims the pages itself (claim
- * false) or not. */
-static int writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect, bool claim)
-{
-    struct um_ranges dirty = { 0 };
-    int rc;
-
-    if (!cache_has_store_writes(c))
-        return 0;
-    rc = collect_dirty(c, lo, hi, true, protect, &dirty);
-    if (rc == 0)
-        rc = write_ranges(c, &dirty, (struct wb_mode){ .claim = claim });
-    ranges_free(&dirty);
-    /* After fork, the other process's writes are invisible to our tracking:
-     * compare every present page with the store. */
-    if (rc == 0 && c->forked) {
-        rc = add_present(c, lo, hi, &dirty);
-        if (rc == 0)
-            rc = write_ranges(c, &dirty, (struct wb_mode){ .only_if_changed = true, .claim = claim });
-        ranges_free(&dirty);
-    }
+    for (size_t i = 0; i < present.n && rc == 0; i++)
+        rc = write_present(c, buf, present.v[i].start,
+                           (size_t)(present.v[i].end - present.v[i].start));
+    ranges_free(&present);
+    cache_unclaim(c, slot);
     return rc;
 }
 
-int cache_writeback(struct um_cache *c, uint64_t lo, uint64_t hi, bool protect)
+/* Writes the taken pages [start, end) chunk by chunk, bytes below size
+ * only; each chunk leaves the writeback state as it ends, dirty again if
+ * it failed.  Returns the first error. */
+static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size)
 {
-    return writeback(c, lo, hi, protect, true);
+    size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
+    char *buf = cache_scratch(chunk);
+    int first_error = 0;
+
+    for (uint64_t off = start; off < end; off += chunk) {
+        uint64_t stop = end - off < chunk ? end : off + chunk;
+        uint64_t upto = stop < size ? stop : size;
+        int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
+
+        dirty_done(&c->dirty, off, stop, rc < 0);
+        if (rc < 0 && !first_error)
+            first_error = rc;
+    }
+    return first_error;
+}
+
+int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    struct um_ranges taken = { 0 };
+    int64_t size;
+    int rc = 0;
+
+    if (!cache_has_store_writes(c))
+        return 0;
+    pthread_mutex_lock(&c->wb_lock);
+    um_lock_shared();
+    rc = cache_collect(c, lo, hi);
+    um_unlock();
+    size = rc < 0 ? rc : c->store->ops->size(c->store);
+    if (size < 0) {
+        rc = (int)size;
+    } else {
+        /* Pages the file no longer reaches are gone, as the kernel's are
+         * after a truncation: written nowhere. */
+        dirty_forget_from(&c->dirty, (uint64_t)size, hi);
+        dirty_take(&c->dirty, lo, hi < (uint64_t)size ? hi : (uint64_t)size, &taken);
+        rc = taken.error;
+        for (size_t i = 0; i < taken.n; i++) {
+            int err = write_taken(c, taken.v[i].start, taken.v[i].end, (uint64_t)size);
+            if (err < 0 && rc == 0)
+                rc = err;
+        }
+    }
+    ranges_free(&taken);
+    pthread_mutex_unlock(&c->wb_lock);
+    return rc;
+}
+
+void cache_pin(struct um_cache *c)
+{
+    __atomic_fetch_add(&c->pins, 1, __ATOMIC_ACQ_REL);
+}
+
+void cache_unpin(struct um_cache *c)
+{
+    __atomic_fetch_sub(&c->pins, 1, __ATOMIC_ACQ_REL);
 }
 
 /* Bytes of [start, end) present in the memfd. */
@@ -271,31 +246,27 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *fre
     return 0;
 }
 
+/* Drops the clean pages of [lo, hi): those neither dirty nor on their
+ * way to the store, whose bytes the store holds. */
 int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
-    uint64_t sys = um_system_page(), pos;
-    struct um_ranges dirty = { 0 };
+    uint64_t page = c->page_size, run = lo;
     int rc = 0;
 
     if (c->anonymous)
         return 0;
-    /* Where dirty pages cannot be told apart, save them all first. */
-    if (!um_engine->tracks_writes || c->forked)
-        rc = cache_writeback(c, lo, hi, false);
-    else
-        rc = collect_dirty(c, lo, hi, false, false, &dirty);
-    if (rc < 0)
-        goto out;
-    ranges_merge(&dirty);
-    pos = round_up(lo, sys);
-    for (size_t i = 0; i < dirty.n && rc == 0; i++) {
-        rc = punch(c, pos, round_down(dirty.v[i].start, sys), NULL);
-        pos = round_up(dirty.v[i].end, sys);
+    if (um_engine->tracks_writes)
+        rc = cache_collect(c, lo, hi);
+    for (uint64_t p = round_down(lo, page); rc == 0 && p < hi; p += page) {
+        uint64_t from = p > lo ? p : lo, to = p + page < hi ? p + page : hi;
+
+        if (dirty_busy(&c->dirty, from, to)) {
+            rc = punch(c, run, from, NULL);
+            run = to;
+        }
     }
     if (rc == 0)
-        rc = punch(c, pos, round_down(hi, sys) > pos ? round_down(hi, sys) : pos, NULL);
-out:
-    ranges_free(&dirty);
+        rc = punch(c, run, hi, NULL);
     return rc;
 }
 
@@ -369,10 +340,13 @@ bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool 
 }
 
 /*
- * Evicting a page that a mapping may write: the claim keeps write faults
- * out (cache_begin_write) from the write-back to the punch, so that every
- * write either lands before the write-back, which saves it, or waits and
- * then lands on a fresh copy read back from the store.
+ * Evicting takes only clean pages: writing dirty ones back here, in a
+ * fault handler, could wait on a lock the faulting thread holds (a
+ * write(2) from a mapping of the same file holds the file's).  The claim
+ * keeps write faults out (cache_begin_write) from the look to the punch,
+ * so a write either lands before the look, which sees it, or waits and
+ * then lands on a fresh copy read back from the store.  Dirty pages are
+ * left to the flusher (-EAGAIN).
  */
 int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 {
@@ -383,9 +357,11 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
+    rc = cache_collect(c, off, end);
+    if (rc == 0 && dirty_busy(&c->dirty, off, end))
+        rc = -EAGAIN;
     /* What the punch found, not the change in c->resident: fills of other
      * pages add to it meanwhile, and a difference could wrap. */
-    rc = writeback(c, off, end, true, false);
     if (rc == 0)
         rc = punch(c, off, end, freed);
     cache_unclaim(c, slot);

@@ -24,6 +24,7 @@
 
 #include "cache.h"
 #include "evict.h"
+#include "flusher.h"
 #include "pool.h"
 #include "private.h"
 #include "ranges.h"
@@ -234,7 +235,7 @@ static void sort_frames(struct um_frame *v, size_t n)
  * bytes, yet is progress. */
 #define VICTIMS_PER_PASS 256
 
-static bool evict_some(struct um_pool *pool, uint64_t want)
+static bool evict_some(struct um_pool *pool, uint64_t want, bool *met_dirty)
 {
     uint64_t page = pool->cfg.page_size;
     bool progress = false;
@@ -252,7 +253,10 @@ static bool evict_some(struct um_pool *pool, uint64_t want)
             j++;
         rc = v[i].priv ? private_evict(v[i].priv, v[i].off, (j - i) * page, &gone)
                        : cache_evict(v[i].cache, v[i].off, (j - i) * page, &gone);
-        /* Busy now, or failed (a write error): they stay, to try later. */
+        /* Busy now, dirty (the flusher's), or failed: they stay, to try
+         * later. */
+        if (rc == -EAGAIN)
+            *met_dirty = true;
         if (rc < 0)
             give_back(pool, &v[i], j - i);
         else
@@ -263,6 +267,8 @@ static bool evict_some(struct um_pool *pool, uint64_t want)
     return progress;
 }
 
+#define FLUSH_WAIT_MS 50
+
 void evict_reserve(struct um_pool *pool, uint64_t len)
 {
     /* What eviction writes back is the pool's doing, not the mapping's
@@ -272,7 +278,7 @@ void evict_reserve(struct um_pool *pool, uint64_t len)
     uint64_t limit = pool->cfg.memory_limit;
     /* Evict in batches: one pass of the policy frees room for many fills. */
     uint64_t batch = limit / 16 > pool->cfg.page_size ? limit / 16 : pool->cfg.page_size;
-    bool reserved = false;
+    bool reserved = false, met_dirty = false, waited = false;
 
     if (batch > ((uint64_t)4 << 20))
         batch = (uint64_t)4 << 20;
@@ -288,8 +294,20 @@ void evict_reserve(struct um_pool *pool, uint64_t len)
             }
             continue;
         }
-        if (!evict_some(pool, now + len - limit > batch ? now + len - limit : batch))
-            break;      /* nothing evictable: over budget rather than stuck */
+        if (evict_some(pool, now + len - limit > batch ? now + len - limit : batch, &met_dirty))
+            continue;
+        /* Only dirty pages left: the flusher cleans them.  Wait for it a
+         * little, never long: it may be waiting for this very fault (a
+         * write(2) from a mapping of its own file).  Then over budget
+         * rather than stuck. */
+        if (!met_dirty || waited)
+            break;
+        {
+            uint64_t seen = flusher_passes();
+            flusher_kick();
+            flusher_wait(seen, FLUSH_WAIT_MS);
+        }
+        waited = true;
     }
     if (!reserved)
         stat_add_resident(c, len);

@@ -90,8 +90,10 @@ static bool serve_write(const struct um_region *r, uintptr_t addr)
         let_through = cache_begin_write(r->cache, region_offset_of(r, s.start),
                                         s.end - s.start, &slot) &&
                       page_mapped(s.start, s.end - s.start);
-        if (let_through)
+        if (let_through) {
+            cache_mark_written(r->cache, region_offset_of(r, s.start), s.end - s.start);
             um_engine->unprotect((void *)s.start, s.end - s.start);
+        }
         cache_end_write(r->cache, slot);
     }
     return let_through;

@@ -24,6 +24,7 @@
 #include "usermap.h"
 #include "cache.h"
 #include "error.h"
+#include "flusher.h"
 #include "lifecycle.h"
 #include "pool.h"
 #include "private.h"
@@ -77,10 +78,16 @@ void um_unlock(void)
     pthread_rwlock_unlock(&library_lock);
 }
 
+static bool forked_child;
+
+bool um_in_forked_child(void)
+{
+    return forked_child;
+}
+
 static void before_fork(void)
 {
     um_lock_exclusive();
-    cache_mark_all_forked();
     private_before_fork();
 }
 
@@ -113,20 +120,20 @@ static int unmap_region(void *arg, const struct um_region *r)
 static void after_fork_in_child(void)
 {
     init_library_lock();
+    forked_child = true;
     pool_reset_all_in_child();
     private_after_fork(true);
-    if (um_engine->restart_in_child() < 0 || cache_rewatch_all() < 0 ||
+    if (um_engine->restart_in_child() < 0 || flusher_start() < 0 || cache_rewatch_all() < 0 ||
         region_for_each(rewatch_region, NULL) < 0) {
         region_for_each(unmap_region, NULL);
         region_remove_range(0, UINTPTR_MAX, NULL);
     }
 }
 
+/* Without the lock: write-back takes it only between its I/O. */
 static void at_exit(void)
 {
-    um_lock_exclusive();
-    cache_writeback_everything();
-    um_unlock();
+    cache_flush_at_exit();
 }
 
 const struct um_engine *um_start(void)
@@ -139,6 +146,8 @@ const struct um_engine *um_start(void)
     if (!started && !start_errno) {
         init_library_lock();
         engine = um_engine_uffd_start();
+        if (engine && flusher_start() < 0)
+            engine = NULL;
         if (engine) {
             um_engine = engine;
             pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);

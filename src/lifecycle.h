@@ -5,6 +5,7 @@
 #ifndef USERMAP_LIFECYCLE_H
 #define USERMAP_LIFECYCLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine.h"
@@ -17,6 +18,14 @@ const struct um_engine *um_start(void);
 
 /* The running engine; only valid after um_start() succeeded. */
 extern const struct um_engine *um_engine;
+
+/*
+ * Whether this process is a child forked from a usermap process.  Its
+ * writes to shared file pages are tracked synchronously: the dirty map
+ * its parent shares must know of them before they land, since a child
+ * may leave with _exit() and never write back itself.
+ */
+bool um_in_forked_child(void);
 
 /* The system's page size. */
 size_t um_system_page(void);

@@ -30,7 +30,7 @@ enum um_tracking region_tracking(const struct um_region *r)
         return UM_TRACK_SYNC;
     if (!region_writes_back(r))
         return UM_TRACK_NONE;
-    return r->pool->cfg.memory_limit ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
+    return r->pool->cfg.memory_limit || um_in_forked_child() ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
 }
 
 /* A mapping that writes back in a pool with a limit, or owns private
@@ -40,7 +40,7 @@ enum um_tracking region_tracking(const struct um_region *r)
 bool region_in_thread(const struct um_region *r)
 {
     return r->pool->cfg.fault_mode == UM_FAULTS_IN_THREAD && !r->priv &&
-           !(r->pool->cfg.memory_limit && region_writes_back(r));
+           !(region_tracking(r) == UM_TRACK_SYNC && region_writes_back(r));
 }
 
 int region_watch(const struct um_region *r)

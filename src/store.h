@@ -24,6 +24,13 @@ struct um_store_ops {
     int (*write)(struct um_store *s, const void *buf, size_t len, uint64_t off);
     /* Makes written data durable.  Returns 0 or -errno. */
     int (*sync)(struct um_store *s);
+    /* The store's size now, in bytes, or -errno.  Write-back never writes
+     * past it: someone may have truncated the file. */
+    int64_t (*size)(struct um_store *s);
+    /* Reserves room for [off, off+len) without changing the size, so that
+     * a later write of those bytes cannot fail for want of space.  0 or
+     * -errno (-ENOSPC, -EDQUOT; -EOPNOTSUPP where the store cannot). */
+    int (*reserve)(struct um_store *s, uint64_t off, uint64_t len);
     /* Releases the store and everything it holds. */
     void (*close)(struct um_store *s);
 };

@@ -1,11 +1,13 @@
 /*
  * store_file.c - a regular file as a backing store: pread and pwrite.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -68,6 +70,27 @@ static int file_sync(struct um_store *s)
     return fsync(fd) == 0 ? 0 : -errno;
 }
 
+static int64_t file_size(struct um_store *s)
+{
+    struct stat st;
+
+    return fstat(to_file(s)->read_fd, &st) == 0 ? (int64_t)st.st_size : -errno;
+}
+
+/* Blocks already there cost the filesystem a lookup, not space. */
+static int file_reserve(struct um_store *s, uint64_t off, uint64_t len)
+{
+    struct file_store *f = to_file(s);
+    int rc;
+
+    if (f->write_fd < 0 || len == 0)
+        return 0;
+    do
+        rc = fallocate(f->write_fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+    while (rc < 0 && errno == EINTR);
+    return rc == 0 ? 0 : -errno;
+}
+
 static void file_close(struct um_store *s)
 {
     struct file_store *f = to_file(s);
@@ -82,6 +105,8 @@ static const struct um_store_ops file_ops = {
     .read = file_read,
     .write = file_write,
     .sync = file_sync,
+    .size = file_size,
+    .reserve = file_reserve,
     .close = file_close,
 };
 
