@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "usermap.h"
+#include "argcheck.h"
 #include "cache.h"
 #include "error.h"
 #include "lifecycle.h"
@@ -62,55 +63,11 @@ static uintptr_t page_mask(void)
 
 /* ------------------------------------------------------------ um_mmap */
 
-static int check_length(size_t len)
-{
-    if (len == 0)
-        return um_fail(EINVAL, "the length is 0; a mapping needs at least one byte");
-    if (len > SIZE_MAX - page_mask())
-        return um_fail(ENOMEM, "the length %zu is larger than any address space", len);
-    return 0;
-}
-
 static bool is_shared(int flags)
 {
     int type = flags & MAP_TYPE_BITS;
 
     return type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
-}
-
-static int check_type(int flags)
-{
-    int type = flags & MAP_TYPE_BITS;
-
-    if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
-        return um_fail(EINVAL, "flags 0x%x give no mapping type: exactly one of "
-                       "MAP_SHARED and MAP_PRIVATE is needed", flags);
-    return 0;
-}
-
-/* The checks of the caller's fd that the kernel would make on it. */
-static int check_file_access(int fd, int accmode, int prot, int flags)
-{
-    if (accmode == O_WRONLY)
-        return um_fail(EACCES, "fd %d is open write-only; a mapping needs read access", fd);
-    if (is_shared(flags) && (prot & PROT_WRITE) && accmode == O_RDONLY)
-        return um_fail(EACCES, "fd %d is open read-only; a MAP_SHARED mapping with "
-                       "PROT_WRITE needs it open for reading and writing", fd);
-    return 0;
-}
-
-/* Lets the kernel judge everything else about mapping this fd this way,
- * without placing anything or touching a page. */
-static int probe_kernel(size_t len, int prot, int flags, int fd, off_t offset)
-{
-    int probe_flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | DEFERRED_FLAGS);
-    void *p = mmap(NULL, len, prot, probe_flags, fd, offset);
-
-    if (p == MAP_FAILED)
-        return um_fail(errno, "the kernel refuses this mapping of fd %d: %s",
-                       fd, strerror(errno));
-    munmap(p, len);
-    return 0;
 }
 
 /* Flags for the kernel's mmap of the memfd. */
@@ -298,61 +255,36 @@ static struct um_cache *get_anonymous_cache(void *arg)
     return cache_for_anonymous(rq->region.pool, rq->len);
 }
 
-static void *map_file(struct request *rq, int fd, off_t offset)
+/* After argcheck_mmap (argcheck.c: the checks in the kernel's order)
+ * accepted the call: the table entry, the cache, the mapping. */
+static void *map_checked(struct um_pool *pool, const struct mmap_call *c)
 {
-    struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-    int accmode;
+    struct request rq = {
+        .addr = c->addr, .prot = c->prot, .flags = c->flags, .map_fd = -1,
+        .len = (c->len + page_mask()) & ~page_mask(),
+    };
     struct file_args args;
 
-    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0) {
-        um_fail(EBADF, "fd %d is not a file descriptor open for reading", fd);
+    rq.region.pool = pool_or_default(pool);
+    if (!rq.region.pool || !um_start())
         return MAP_FAILED;
+    if (c->anon) {
+        rq.offset = 0;
+        if (!is_shared(c->flags))
+            return map_request(&rq, NULL, NULL);
+        rq.region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
+        return map_request(&rq, get_anonymous_cache, &rq);
     }
-    /* What usermap cannot page (devices, say) is the kernel's to map,
-     * with the kernel's answer for what cannot be mapped at all. */
-    if (!S_ISREG(st.st_mode)) {
-        void *p = mmap(rq->addr, rq->len, rq->prot, rq->flags, fd, offset);
-        if (p == MAP_FAILED)
-            um_fail(errno, "fd %d is not a regular file and the kernel cannot map it: %s",
-                    fd, strerror(errno));
-        return p;
-    }
-    accmode = fl & O_ACCMODE;
-    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 ||
-        check_file_access(fd, accmode, rq->prot, rq->flags) < 0 ||
-        probe_kernel(rq->len, rq->prot, rq->flags, fd, offset) < 0 || !um_start())
-        return MAP_FAILED;
     args = (struct file_args){
-        .pool = rq->region.pool,
-        .fd = fd,
-        .st = &st,
-        .needs_write = is_shared(rq->flags) && accmode == O_RDWR,
+        .pool = rq.region.pool,
+        .fd = c->fd,
+        .st = &c->st,
+        .needs_write = is_shared(c->flags) && c->accmode == O_RDWR,
     };
-    rq->len = (rq->len + page_mask()) & ~page_mask();
-    rq->offset = (uint64_t)offset;
-    if (is_shared(rq->flags))
-        rq->region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
-    return map_request(rq, get_file_cache, &args);
-}
-
-static void *map_anonymous(struct request *rq)
-{
-    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 || !um_start())
-        return MAP_FAILED;
-    /* Linux validates extension flags for files only, and so refuses
-     * MAP_SHARED_VALIDATE for anonymous memory. */
-    if ((rq->flags & MAP_TYPE_BITS) == MAP_SHARED_VALIDATE) {
-        um_fail(EINVAL, "MAP_SHARED_VALIDATE applies to files; anonymous memory "
-                "takes MAP_SHARED or MAP_PRIVATE");
-        return MAP_FAILED;
-    }
-    rq->len = (rq->len + page_mask()) & ~page_mask();
-    rq->offset = 0;
-    if (!is_shared(rq->flags))
-        return map_request(rq, NULL, NULL);
-    rq->region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
-    return map_request(rq, get_anonymous_cache, rq);
+    rq.offset = (uint64_t)c->offset;
+    if (is_shared(c->flags))
+        rq.region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
+    return map_request(&rq, get_file_cache, &args);
 }
 
 UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
@@ -363,24 +295,28 @@ UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off
 UM_API void *um_mmap_pool(um_pool *pool, void *addr, size_t length, int prot, int flags,
                           int fd, off_t offset)
 {
-    struct request rq = {
-        .addr = addr, .len = length, .prot = prot, .flags = flags, .map_fd = -1,
+    struct mmap_call c = {
+        .addr = addr, .len = length, .prot = prot, .flags = flags, .fd = fd,
+        .offset = offset, .anon = flags & MAP_ANONYMOUS,
     };
+    int rc = argcheck_mmap(&c);
+    void *p;
 
-    if ((uint64_t)offset & page_mask()) {
-        um_fail(EINVAL, "offset %lld is not a multiple of the page size %zu",
-                (long long)offset, um_system_page());
-        return MAP_FAILED;
+    if (rc == ARGCHECK_OK)
+        return map_checked(pool, &c);
+    if (rc == ARGCHECK_KERNEL) {
+        p = mmap(addr, length, prot, flags, fd, offset);
+        if (p == MAP_FAILED)
+            um_fail(errno, "um_mmap: the kernel cannot map this: %s", strerror(errno));
+        return p;
     }
-    /* Huge pages are the kernel's own business. */
-    if ((flags & MAP_ANONYMOUS) && (flags & MAP_HUGETLB))
-        return mmap(addr, length, prot, flags, fd, offset);
-    rq.region.pool = pool_or_default(pool);
-    if (!rq.region.pool)
-        return MAP_FAILED;
-    if (flags & MAP_ANONYMOUS)
-        return map_anonymous(&rq);
-    return map_file(&rq, fd, offset);
+    /* A MAP_FIXED the kernel fails only after unmapping its target. */
+    if (c.target_unmapped) {
+        int err = errno;
+        um_munmap(addr, length);
+        errno = err;
+    }
+    return MAP_FAILED;
 }
 
 /* ----------------------------------------------------------- um_munmap */
