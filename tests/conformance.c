@@ -75,7 +75,7 @@ static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
 /* ================================================================== */
 /* Outcomes                                                           */
 
-#define MAX_FIELDS 72
+#define MAX_FIELDS 128
 
 struct field {
     char key[48];
@@ -2233,6 +2233,238 @@ static void um_error_messages(struct t *t, intptr_t arg)
 }
 
 /* ================================================================== */
+/* Scenarios: errno order, as matrices of argument combinations       */
+
+/*
+ * Each matrix runs hundreds of calls on one side and records one character
+ * per call, so that a field holds a row of the matrix and the two sides
+ * compare row by row:
+ *
+ *   .  success            @  success, but not at the fixed address asked
+ *   I  EINVAL    N  ENOMEM    B  EBADF     A  EACCES    O  EOVERFLOW
+ *   X  EEXIST    P  EPERM     D  ENODEV    S  EOPNOTSUPP G  EAGAIN
+ *   F  EFAULT    U  EBUSY     H  EHWPOISON T  ETXTBSY   ?  another errno
+ *   #  failed, and the mapping that was at the address is gone
+ *
+ * States after a call are written one character per page: the page's
+ * protection from /proc/self/maps as a digit (r=4, w=2, x=1), or '_' when
+ * nothing is mapped there.
+ */
+static char ecode(int e)
+{
+    switch (e) {
+    case EINVAL: return 'I';
+    case ENOMEM: return 'N';
+    case EBADF: return 'B';
+    case EACCES: return 'A';
+    case EOVERFLOW: return 'O';
+    case EEXIST: return 'X';
+    case EPERM: return 'P';
+    case ENODEV: return 'D';
+    case EOPNOTSUPP: return 'S';
+    case EAGAIN: return 'G';
+    case EFAULT: return 'F';
+    case EBUSY: return 'U';
+    case EHWPOISON: return 'H';
+    case ETXTBSY: return 'T';
+    default: return '?';
+    }
+}
+
+static __attribute__((unused)) char rcode(int r)
+{
+    return r == 0 ? '.' : ecode(errno);
+}
+
+/* The protection of the page at A, from /proc/self/maps: '0'-'7', or '_'. */
+static char page_prot(const void *a)
+{
+    uintptr_t x = (uintptr_t)a;
+    char line[512];
+    char c = '_';
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return '?';
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+            continue;
+        if (x >= lo && x < hi) {
+            c = (char)('0' + (perms[0] == 'r') * 4 + (perms[1] == 'w') * 2 +
+                       (perms[2] == 'x'));
+            break;
+        }
+    }
+    fclose(f);
+    return c;
+}
+
+/* The protections of N pages from P, into OUT (N + 1 bytes). */
+static __attribute__((unused)) void page_prots(struct t *t, const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = page_prot(p + i * t->pg);
+    out[n] = 0;
+}
+
+/* ---------------------------------------------------------------- mmap */
+
+enum { MA_NULL, MA_HINT_UNALIGNED, MA_FIXED, MA_FIXED_UNALIGNED, MA_NOREPLACE_OWN,
+       MA_NOREPLACE_KERNEL, MA_NOREPLACE_UNALIGNED, MA_NOREPLACE_HIGH,
+       MA_NOREPLACE_FREE };
+
+enum { MF_ANON, MF_ANON_FD999, MF_BAD, MF_RDONLY, MF_WRONLY, MF_RDWR, MF_DIR, MF_PIPE, MF_N };
+static const char *const mf_name[MF_N] = {"anon", "anon-fd999", "bad", "rdonly",
+                                          "wronly", "rdwr", "dir", "pipe"};
+
+static const struct {
+    const char *name;
+    int flags;
+} mm_types[] = {
+    {"priv", MAP_PRIVATE},
+    {"shrd", MAP_SHARED},
+    {"val", MAP_SHARED_VALIDATE},
+    {"val+0x200000", MAP_SHARED_VALIDATE | 0x200000},
+    {"val+sync", MAP_SHARED_VALIDATE | MAP_SYNC},
+    {"none", 0},
+    {"0x0f", 0x0f},
+    {"0x08(droppable)", 0x08},
+    {"priv+hugetlb", MAP_PRIVATE | MAP_HUGETLB},
+    {"shrd+growsdown", MAP_SHARED | MAP_GROWSDOWN},
+    {"priv+growsdown", MAP_PRIVATE | MAP_GROWSDOWN},
+};
+#define MM_NTYPES (sizeof mm_types / sizeof mm_types[0])
+
+static const char *const mm_len_name[] = {"1 page", "0", "2^57", "SIZE_MAX"};
+static const char *const mm_prot_name[] = {"R", "RW", "R|0x1000"};
+static const int mm_prots[] = {PROT_READ, RW, PROT_READ | 0x1000};
+
+static size_t mm_len(struct t *t, int i)
+{
+    return i == 0 ? t->pg : i == 1 ? 0 : i == 2 ? (size_t)1 << 57 : SIZE_MAX;
+}
+
+static off_t mm_off(struct t *t, int i)
+{
+    return i == 0   ? 0
+           : i == 1 ? 100
+           : i == 2 ? -(off_t)t->pg
+                    : (off_t)(INT64_MAX & ~(int64_t)(t->pg - 1));
+}
+
+/* Whether the page at P is mapped (the kernel's msync says ENOMEM if not). */
+static int is_mapped(void *p)
+{
+    return msync(p, 1, MS_ASYNC) == 0;
+}
+
+/* One mmap call of the matrix, with the address of kind AK. */
+static char mmap_combo(struct t *t, int ak, int fd, size_t len, int prot, int flags,
+                       off_t off)
+{
+    size_t pg = t->pg;
+    uint8_t *res = NULL, *kres = NULL;
+    void *addr = NULL;
+    if (ak != MA_NULL && ak != MA_NOREPLACE_HIGH && ak != MA_NOREPLACE_KERNEL) {
+        res = t->ops->mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (res == MAP_FAILED) {
+            bad(t, "harness: reservation failed");
+            stop(t);
+        }
+        addr = res;
+    }
+    if (ak == MA_NOREPLACE_KERNEL) {
+        kres = mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (kres == MAP_FAILED) {
+            bad(t, "harness: kernel reservation failed");
+            stop(t);
+        }
+        addr = kres;
+    }
+    switch (ak) {
+    case MA_HINT_UNALIGNED: addr = res + 100; break;
+    case MA_FIXED: flags |= MAP_FIXED; break;
+    case MA_FIXED_UNALIGNED: addr = res + 100; flags |= MAP_FIXED; break;
+    case MA_NOREPLACE_OWN:
+    case MA_NOREPLACE_KERNEL: flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_UNALIGNED: addr = res + 100; flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_HIGH: addr = (void *)((uintptr_t)1 << 57); flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_FREE:
+        t->ops->munmap(res, 2 * pg);
+        res = NULL;
+        flags |= MAP_FIXED_NOREPLACE;
+        break;
+    }
+    void *p = t->ops->mmap(addr, len, prot, flags, fd, off);
+    int e = errno;
+    char c;
+    if (p == MAP_FAILED) {
+        c = ecode(e);
+        if ((res && !is_mapped(res)) || (kres && !is_mapped(kres)))
+            c = '#';
+    } else {
+        c = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && p != addr ? '@' : '.';
+        t->ops->munmap(p, len);
+    }
+    if (res)
+        t->ops->munmap(res, 2 * pg);
+    if (kres)
+        munmap(kres, 2 * pg);
+    return c;
+}
+
+/* Every combination of descriptor, length, protection, type and offset
+ * for one kind of address: one field per (fd, length, protection), one
+ * character per (type, offset). */
+static void sc_mmap_matrix(struct t *t, intptr_t ak)
+{
+    size_t pg = t->pg;
+    char path[512], legend[112], key[48], row[112];
+    int fds[MF_N];
+    int pfd[2];
+    fds[MF_RDWR] = tmp_file(t, 2 * pg, 1, path);
+    fds[MF_RDONLY] = reopen(t, path, O_RDONLY);
+    fds[MF_WRONLY] = reopen(t, path, O_WRONLY);
+    fds[MF_DIR] = reopen(t, t->dir, O_RDONLY | O_DIRECTORY);
+    if (pipe(pfd) != 0)
+        stop(t);
+    track_fd(t, pfd[0]);
+    track_fd(t, pfd[1]);
+    fds[MF_PIPE] = pfd[0];
+    fds[MF_ANON] = -1;
+    fds[MF_ANON_FD999] = 999;
+    fds[MF_BAD] = 999;
+    if (fcntl(999, F_GETFD) != -1)
+        stop(t);
+    size_t n = 0;
+    for (size_t ty = 0; ty < MM_NTYPES; ty++)
+        n += (size_t)snprintf(legend + n, sizeof legend - n, "%s%s", ty ? "|" : "",
+                              mm_types[ty].name);
+    field(t, "columns: offsets 0,100,-1pg,top for", NULL, "%s", legend);
+    for (int f = 0; f < MF_N; f++)
+        for (int l = 0; l < 4; l++)
+            for (int pr = 0; pr < 3; pr++) {
+                n = 0;
+                for (size_t ty = 0; ty < MM_NTYPES; ty++) {
+                    if (ty)
+                        row[n++] = '|';
+                    for (int o = 0; o < 4; o++) {
+                        int flags = mm_types[ty].flags;
+                        if (f == MF_ANON || f == MF_ANON_FD999)
+                            flags |= MAP_ANONYMOUS;
+                        row[n++] = mmap_combo(t, (int)ak, fds[f], mm_len(t, l),
+                                              mm_prots[pr], flags, mm_off(t, o));
+                    }
+                }
+                row[n] = 0;
+                snprintf(key, sizeof key, "fd=%s len=%s prot=%s", mf_name[f],
+                         mm_len_name[l], mm_prot_name[pr]);
+                field(t, key, NULL, "%s", row);
+            }
+}
+
+/* ================================================================== */
 /* The table                                                           */
 
 typedef void (*scenario_fn)(struct t *, intptr_t);
@@ -2411,6 +2643,16 @@ static const struct scenario scenarios[] = {
     S("syscall_forbidden_anon_private", sc_syscall_forbidden, K_ANON_PRIVATE),
     /* large */
     S("sparse_64g_shared", sc_sparse_64g, 0),
+    /* errno order: matrices of argument combinations */
+    S("errno_mmap_null", sc_mmap_matrix, MA_NULL),
+    S("errno_mmap_hint_unaligned", sc_mmap_matrix, MA_HINT_UNALIGNED),
+    S("errno_mmap_fixed", sc_mmap_matrix, MA_FIXED),
+    S("errno_mmap_fixed_unaligned", sc_mmap_matrix, MA_FIXED_UNALIGNED),
+    S("errno_mmap_noreplace_own", sc_mmap_matrix, MA_NOREPLACE_OWN),
+    S("errno_mmap_noreplace_kernel", sc_mmap_matrix, MA_NOREPLACE_KERNEL),
+    S("errno_mmap_noreplace_unaligned", sc_mmap_matrix, MA_NOREPLACE_UNALIGNED),
+    S("errno_mmap_noreplace_high", sc_mmap_matrix, MA_NOREPLACE_HIGH),
+    S_HOLE("errno_mmap_noreplace_free", sc_mmap_matrix, MA_NOREPLACE_FREE),
     /* usermap-only */
     U("usermap_only_stats_lazy_1g", um_stats_lazy),
     U("usermap_only_stats_counts", um_stats_counts),
