@@ -326,30 +326,12 @@ static bool started(void)
     return um_engine != NULL;
 }
 
-/* [start, end) of a call's page-aligned range; -1 with EINVAL as the
- * kernel's munmap/mprotect/msync checks would give. */
-static int call_range(const char *call, void *addr, size_t len, uintptr_t *start, uintptr_t *end)
-{
-    uintptr_t a = (uintptr_t)addr;
-    size_t rounded = (len + page_mask()) & ~page_mask();
-
-    if (a & page_mask())
-        return um_fail(EINVAL, "%s: address %p is not page aligned", call, addr);
-    if (rounded < len || a + rounded < a)
-        return um_fail(EINVAL, "%s: the range at %p of %zu bytes wraps around", call, addr, len);
-    *start = a;
-    *end = a + rounded;
-    return 0;
-}
-
 UM_API int um_munmap(void *addr, size_t length)
 {
     uintptr_t start, end;
     int rc;
 
-    if (length == 0)
-        return um_fail(EINVAL, "munmap: the length is 0");
-    if (call_range("munmap", addr, length, &start, &end) < 0)
+    if (argcheck_munmap(addr, length, &start, &end) < 0)
         return -1;
     if (!started())
         return munmap(addr, length) == 0 ? 0 : um_fail(errno, "munmap: %s", strerror(errno));
@@ -394,59 +376,86 @@ static int sync_piece(void *arg, const struct um_region *piece)
 UM_API int um_msync(void *addr, size_t length, int flags)
 {
     uintptr_t start, end;
-    int rc;
+    int rc = 0, krc, kerr;
 
-    /* The kernel judges flags, alignment and whether all is mapped. */
-    if (msync(addr, length, flags) < 0)
-        return um_fail(errno, "msync: %s%s", strerror(errno),
-                       errno == ENOMEM ? " (part of the range is not mapped)" : "");
-    if (!started() || call_range("msync", addr, length, &start, &end) < 0)
+    if (argcheck_msync(addr, length, flags, &start, &end) < 0)
+        return -1;
+    if (start == end)
         return 0;
-    /* Write-back changes no table: the shared lock lets faults go on
-     * meanwhile (a program that msyncs in a loop must not starve them). */
-    um_lock_shared();
-    rc = region_for_each_in(start, end, sync_piece, &flags);
-    um_unlock();
+    /* The kernel judges the mappings: ENOMEM for a hole, EBUSY for
+     * MS_INVALIDATE over a locked one.  Either way it has written back
+     * every mapped part (the kernel's page cache holds what was written
+     * at all times), so usermap writes back every mapped part too before
+     * saying so. */
+    krc = msync(addr, length, flags);
+    kerr = errno;
+    if (krc < 0 && kerr != ENOMEM && kerr != EBUSY)
+        return um_fail(kerr, "msync: %s", strerror(kerr));
+    if (started()) {
+        /* Write-back changes no table: the shared lock lets faults go on
+         * meanwhile (a program that msyncs in a loop must not starve them). */
+        um_lock_shared();
+        rc = region_for_each_in(start, end, sync_piece, &flags);
+        um_unlock();
+    }
     if (rc < 0)
         return um_fail(-rc == ENOSPC ? ENOSPC : EIO, "msync: cannot write back to the file: %s",
                        strerror(-rc));
+    if (krc < 0)
+        return um_fail(kerr, "msync: %s", kerr == ENOMEM
+                       ? "part of the range is not mapped (the rest was written back)"
+                       : "MS_INVALIDATE over a locked mapping");
     return 0;
 }
 
 /* --------------------------------------------------------- um_mprotect */
 
-/* Whether a region in [start, end) is a MAP_SHARED mapping of a file
- * that was not open for writing. */
+/* The start of the first region in [start, end) that is a MAP_SHARED
+ * mapping of a file that was not open for writing, into *(uintptr_t *)arg. */
 static int refuses_write(void *arg, const struct um_region *piece)
 {
-    (void)arg;
-    return piece->cache && (piece->flags & UM_REGION_SHARED) &&
-           !(piece->flags & UM_REGION_WRITABLE);
+    if (!piece->cache || !(piece->flags & UM_REGION_SHARED) || (piece->flags & UM_REGION_WRITABLE))
+        return 0;
+    *(uintptr_t *)arg = piece->start;
+    return 1;
 }
 
 UM_API int um_mprotect(void *addr, size_t length, int prot)
 {
-    uintptr_t start, end;
-    int refused = 0;
+    uintptr_t start, end, refused = 0;
 
+    if (argcheck_mprotect(addr, length, prot, &start, &end) < 0)
+        return -1;
+    if (start == end)
+        return 0;
     /*
      * The memfd behind every file mapping is writable (userfaultfd only
      * watches mappings that may be written), so the kernel cannot see that
-     * the caller's file was read-only: that EACCES is decided here.
-     * Everything else is the kernel's, on the real mapping.
+     * the caller's file was read-only: that EACCES is decided here, where
+     * the kernel's walk of the range would meet it.  The kernel changes
+     * the mappings before the first one that fails and keeps them changed,
+     * so the part before a refusing region is the kernel's to change (or
+     * to fail on, with a hole: ENOMEM).
      */
-    if ((prot & PROT_WRITE) && started() &&
-        call_range("mprotect", addr, length, &start, &end) == 0) {
+    if ((prot & PROT_WRITE) && started()) {
         um_lock_shared();
-        refused = region_for_each_in(start, end, refuses_write, NULL);
+        region_for_each_in(start, end, refuses_write, &refused);
         um_unlock();
     }
-    if (refused)
-        return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
-                       "opened read-only");
-    if (mprotect(addr, length, prot) < 0)
-        return um_fail(errno, "mprotect: %s", strerror(errno));
-    return 0;
+    if (!refused) {
+        if (mprotect(addr, length, prot) < 0)
+            return um_fail(errno, "mprotect: %s", strerror(errno));
+        return 0;
+    }
+    if (refused > start) {
+        if (mprotect(addr, refused - start, prot) < 0)
+            return um_fail(errno, "mprotect: %s", strerror(errno));
+    } else if (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) {
+        return um_fail(EINVAL, "mprotect: PROT_GROWSDOWN or PROT_GROWSUP, and the mapping "
+                       "at %p does not grow", addr);
+    }
+    return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
+                   "opened read-only (at %p)", (void *)refused);
 }
 
 /* ---------------------------------------------------------- um_madvise */
@@ -501,17 +510,15 @@ static int steer_readahead(uintptr_t start, uintptr_t end, int advice)
     return 0;
 }
 
-/* What usermap does for advice after the kernel accepted it. */
-static int follow_advice(void *addr, size_t length, int advice)
+/* What usermap does for advice after the kernel accepted it (for the
+ * mapped parts of [start, end)). */
+static int follow_advice(uintptr_t start, uintptr_t end, int advice)
 {
-    uintptr_t start, end;
     int rc = 0;
 
     if (advice != MADV_WILLNEED && advice != MADV_SEQUENTIAL && advice != MADV_RANDOM &&
         advice != MADV_NORMAL)
         return 0;
-    if (call_range("madvise", addr, length, &start, &end) < 0)
-        return -1;
     if (advice == MADV_WILLNEED) {
         um_lock_shared();
         region_for_each_in(start, end, prefetch_piece, NULL);
@@ -526,11 +533,16 @@ static int follow_advice(void *addr, size_t length, int advice)
 UM_API int um_madvise(void *addr, size_t length, int advice)
 {
     uintptr_t start, end;
+    int err;
 
+    if (argcheck_madvise(addr, length, advice, &start, &end) < 0)
+        return -1;
+    if (start == end)
+        return 0;
     /* Dirty bits live in the page tables: save what they say before the
      * kernel drops the entries, which also leaves the pages protected so
      * that later writes are seen. */
-    if (started() && zaps_pages(advice) && call_range("madvise", addr, length, &start, &end) == 0) {
+    if (started() && zaps_pages(advice)) {
         int rc;
         um_lock_exclusive();
         rc = write_back_range(start, end, true);
@@ -542,7 +554,17 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         if (rc < 0)
             return -1;
     }
-    if (madvise(addr, length, advice) < 0)
-        return um_fail(errno, "madvise: %s", strerror(errno));
-    return started() ? follow_advice(addr, length, advice) : 0;
+    if (madvise(addr, length, advice) == 0)
+        return started() ? follow_advice(start, end, advice) : 0;
+    err = errno;
+    /* usermap marks a page that must raise SIGBUS (past the end of the
+     * file, a failed read) poisoned; the kernel's MADV_POPULATE_* reports
+     * such a page as EFAULT. */
+    if (err == EHWPOISON && (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE))
+        err = EFAULT;
+    /* With a hole the kernel still applied the advice to the mapped parts. */
+    if (err == ENOMEM && advice != MADV_POPULATE_READ && advice != MADV_POPULATE_WRITE &&
+        started() && follow_advice(start, end, advice) < 0)
+        return -1;
+    return um_fail(err, "madvise: %s", strerror(err));
 }
