@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "usermap.h"
+#include "argcheck.h"
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
@@ -63,55 +64,11 @@ static uintptr_t page_mask(void)
 
 /* ------------------------------------------------------------ um_mmap */
 
-static int check_length(size_t len)
-{
-    if (len == 0)
-        return um_fail(EINVAL, "the length is 0; a mapping needs at least one byte");
-    if (len > SIZE_MAX - page_mask())
-        return um_fail(ENOMEM, "the length %zu is larger than any address space", len);
-    return 0;
-}
-
 static bool is_shared(int flags)
 {
     int type = flags & MAP_TYPE_BITS;
 
     return type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
-}
-
-static int check_type(int flags)
-{
-    int type = flags & MAP_TYPE_BITS;
-
-    if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
-        return um_fail(EINVAL, "flags 0x%x give no mapping type: exactly one of "
-                       "MAP_SHARED and MAP_PRIVATE is needed", flags);
-    return 0;
-}
-
-/* The checks of the caller's fd that the kernel would make on it. */
-static int check_file_access(int fd, int accmode, int prot, int flags)
-{
-    if (accmode == O_WRONLY)
-        return um_fail(EACCES, "fd %d is open write-only; a mapping needs read access", fd);
-    if (is_shared(flags) && (prot & PROT_WRITE) && accmode == O_RDONLY)
-        return um_fail(EACCES, "fd %d is open read-only; a MAP_SHARED mapping with "
-                       "PROT_WRITE needs it open for reading and writing", fd);
-    return 0;
-}
-
-/* Lets the kernel judge everything else about mapping this fd this way,
- * without placing anything or touching a page. */
-static int probe_kernel(size_t len, int prot, int flags, int fd, off_t offset)
-{
-    int probe_flags = flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | DEFERRED_FLAGS);
-    void *p = mmap(NULL, len, prot, probe_flags, fd, offset);
-
-    if (p == MAP_FAILED)
-        return um_fail(errno, "the kernel refuses this mapping of fd %d: %s",
-                       fd, strerror(errno));
-    munmap(p, len);
-    return 0;
 }
 
 /* Flags for the kernel's mmap of the memfd. */
@@ -285,61 +242,36 @@ static struct um_cache *get_anonymous_cache(void *arg)
     return cache_for_anonymous(rq->region.pool, rq->len);
 }
 
-static void *map_file(struct request *rq, int fd, off_t offset)
+/* After argcheck_mmap (argcheck.c: the checks in the kernel's order)
+ * accepted the call: the table entry, the cache, the mapping. */
+static void *map_checked(struct um_pool *pool, const struct mmap_call *c)
 {
-    struct stat st;
-    int fl = fcntl(fd, F_GETFL);
-    int accmode;
+    struct request rq = {
+        .addr = c->addr, .prot = c->prot, .flags = c->flags, .map_fd = -1,
+        .len = (c->len + page_mask()) & ~page_mask(),
+    };
     struct file_args args;
 
-    if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0) {
-        um_fail(EBADF, "fd %d is not a file descriptor open for reading", fd);
+    rq.region.pool = pool_or_default(pool);
+    if (!rq.region.pool || !um_start())
         return MAP_FAILED;
+    if (c->anon) {
+        rq.offset = 0;
+        if (!is_shared(c->flags))
+            return map_request(&rq, NULL, NULL);
+        rq.region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
+        return map_request(&rq, get_anonymous_cache, &rq);
     }
-    /* What usermap cannot page (devices, say) is the kernel's to map,
-     * with the kernel's answer for what cannot be mapped at all. */
-    if (!S_ISREG(st.st_mode)) {
-        void *p = mmap(rq->addr, rq->len, rq->prot, rq->flags, fd, offset);
-        if (p == MAP_FAILED)
-            um_fail(errno, "fd %d is not a regular file and the kernel cannot map it: %s",
-                    fd, strerror(errno));
-        return p;
-    }
-    accmode = fl & O_ACCMODE;
-    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 ||
-        check_file_access(fd, accmode, rq->prot, rq->flags) < 0 ||
-        probe_kernel(rq->len, rq->prot, rq->flags, fd, offset) < 0 || !um_start())
-        return MAP_FAILED;
     args = (struct file_args){
-        .pool = rq->region.pool,
-        .fd = fd,
-        .st = &st,
-        .needs_write = is_shared(rq->flags) && accmode == O_RDWR,
+        .pool = rq.region.pool,
+        .fd = c->fd,
+        .st = &c->st,
+        .needs_write = is_shared(c->flags) && c->accmode == O_RDWR,
     };
-    rq->len = (rq->len + page_mask()) & ~page_mask();
-    rq->offset = (uint64_t)offset;
-    if (is_shared(rq->flags))
-        rq->region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
-    return map_request(rq, get_file_cache, &args);
-}
-
-static void *map_anonymous(struct request *rq)
-{
-    if (check_length(rq->len) < 0 || check_type(rq->flags) < 0 || !um_start())
-        return MAP_FAILED;
-    /* Linux validates extension flags for files only, and so refuses
-     * MAP_SHARED_VALIDATE for anonymous memory. */
-    if ((rq->flags & MAP_TYPE_BITS) == MAP_SHARED_VALIDATE) {
-        um_fail(EINVAL, "MAP_SHARED_VALIDATE applies to files; anonymous memory "
-                "takes MAP_SHARED or MAP_PRIVATE");
-        return MAP_FAILED;
-    }
-    rq->len = (rq->len + page_mask()) & ~page_mask();
-    rq->offset = 0;
-    if (!is_shared(rq->flags))
-        return map_request(rq, NULL, NULL);
-    rq->region.flags = UM_REGION_SHARED | UM_REGION_WRITABLE;
-    return map_request(rq, get_anonymous_cache, rq);
+    rq.offset = (uint64_t)c->offset;
+    if (is_shared(c->flags))
+        rq.region.flags = UM_REGION_SHARED | (args.needs_write ? UM_REGION_WRITABLE : 0);
+    return map_request(&rq, get_file_cache, &args);
 }
 
 UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
@@ -350,24 +282,28 @@ UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd, off
 UM_API void *um_mmap_pool(um_pool *pool, void *addr, size_t length, int prot, int flags,
                           int fd, off_t offset)
 {
-    struct request rq = {
-        .addr = addr, .len = length, .prot = prot, .flags = flags, .map_fd = -1,
+    struct mmap_call c = {
+        .addr = addr, .len = length, .prot = prot, .flags = flags, .fd = fd,
+        .offset = offset, .anon = flags & MAP_ANONYMOUS,
     };
+    int rc = argcheck_mmap(&c);
+    void *p;
 
-    if ((uint64_t)offset & page_mask()) {
-        um_fail(EINVAL, "offset %lld is not a multiple of the page size %zu",
-                (long long)offset, um_system_page());
-        return MAP_FAILED;
+    if (rc == ARGCHECK_OK)
+        return map_checked(pool, &c);
+    if (rc == ARGCHECK_KERNEL) {
+        p = mmap(addr, length, prot, flags, fd, offset);
+        if (p == MAP_FAILED)
+            um_fail(errno, "um_mmap: the kernel cannot map this: %s", strerror(errno));
+        return p;
     }
-    /* Huge pages are the kernel's own business. */
-    if ((flags & MAP_ANONYMOUS) && (flags & MAP_HUGETLB))
-        return mmap(addr, length, prot, flags, fd, offset);
-    rq.region.pool = pool_or_default(pool);
-    if (!rq.region.pool)
-        return MAP_FAILED;
-    if (flags & MAP_ANONYMOUS)
-        return map_anonymous(&rq);
-    return map_file(&rq, fd, offset);
+    /* A MAP_FIXED the kernel fails only after unmapping its target. */
+    if (c.target_unmapped) {
+        int err = errno;
+        um_munmap(addr, length);
+        errno = err;
+    }
+    return MAP_FAILED;
 }
 
 /* ----------------------------------------------------------- um_munmap */
@@ -377,30 +313,12 @@ static bool started(void)
     return um_engine != NULL;
 }
 
-/* [start, end) of a call's page-aligned range; -1 with EINVAL as the
- * kernel's munmap/mprotect/msync checks would give. */
-static int call_range(const char *call, void *addr, size_t len, uintptr_t *start, uintptr_t *end)
-{
-    uintptr_t a = (uintptr_t)addr;
-    size_t rounded = (len + page_mask()) & ~page_mask();
-
-    if (a & page_mask())
-        return um_fail(EINVAL, "%s: address %p is not page aligned", call, addr);
-    if (rounded < len || a + rounded < a)
-        return um_fail(EINVAL, "%s: the range at %p of %zu bytes wraps around", call, addr, len);
-    *start = a;
-    *end = a + rounded;
-    return 0;
-}
-
 UM_API int um_munmap(void *addr, size_t length)
 {
     uintptr_t start, end;
     int rc;
 
-    if (length == 0)
-        return um_fail(EINVAL, "munmap: the length is 0");
-    if (call_range("munmap", addr, length, &start, &end) < 0)
+    if (argcheck_munmap(addr, length, &start, &end) < 0)
         return -1;
     if (!started())
         return munmap(addr, length) == 0 ? 0 : um_fail(errno, "munmap: %s", strerror(errno));
@@ -435,50 +353,78 @@ UM_API int um_msync(void *addr, size_t length, int flags)
     unsigned what = ((flags & (MS_SYNC | MS_ASYNC)) ? FLUSH_WRITE : 0) |
                     ((flags & MS_INVALIDATE) ? FLUSH_INVALIDATE : 0) |
                     ((flags & MS_SYNC) ? FLUSH_SYNC : 0);
+    int krc, kerr;
 
-    /* The kernel judges flags, alignment and whether all is mapped. */
-    if (msync(addr, length, flags) < 0)
-        return um_fail(errno, "msync: %s%s", strerror(errno),
-                       errno == ENOMEM ? " (part of the range is not mapped)" : "");
-    if (!started() || call_range("msync", addr, length, &start, &end) < 0)
+    if (argcheck_msync(addr, length, flags, &start, &end) < 0)
+        return -1;
+    if (start == end)
         return 0;
-    return flush_range(start, end, what);
+    /* The kernel judges the mappings: ENOMEM for a hole, EBUSY for
+     * MS_INVALIDATE over a locked one.  Either way it has written back
+     * every mapped part (the kernel's page cache holds what was written
+     * at all times), so usermap writes back every mapped part too before
+     * saying so. */
+    krc = msync(addr, length, flags);
+    kerr = errno;
+    if (krc < 0 && kerr != ENOMEM && kerr != EBUSY)
+        return um_fail(kerr, "msync: %s", strerror(kerr));
+    if (started() && flush_range(start, end, what) < 0)
+        return -1;
+    if (krc < 0)
+        return um_fail(kerr, "msync: %s", kerr == ENOMEM
+                       ? "part of the range is not mapped (the rest was written back)"
+                       : "MS_INVALIDATE over a locked mapping");
+    return 0;
 }
 
 /* --------------------------------------------------------- um_mprotect */
 
-/* Whether a region in [start, end) is a MAP_SHARED mapping of a file
- * that was not open for writing. */
+/* The start of the first region in [start, end) that is a MAP_SHARED
+ * mapping of a file that was not open for writing, into *(uintptr_t *)arg. */
 static int refuses_write(void *arg, const struct um_region *piece)
 {
-    (void)arg;
-    return piece->cache && (piece->flags & UM_REGION_SHARED) &&
-           !(piece->flags & UM_REGION_WRITABLE);
+    if (!piece->cache || !(piece->flags & UM_REGION_SHARED) || (piece->flags & UM_REGION_WRITABLE))
+        return 0;
+    *(uintptr_t *)arg = piece->start;
+    return 1;
 }
 
 UM_API int um_mprotect(void *addr, size_t length, int prot)
 {
-    uintptr_t start, end;
-    int refused = 0;
+    uintptr_t start, end, refused = 0;
 
+    if (argcheck_mprotect(addr, length, prot, &start, &end) < 0)
+        return -1;
+    if (start == end)
+        return 0;
     /*
      * The memfd behind every file mapping is writable (userfaultfd only
      * watches mappings that may be written), so the kernel cannot see that
-     * the caller's file was read-only: that EACCES is decided here.
-     * Everything else is the kernel's, on the real mapping.
+     * the caller's file was read-only: that EACCES is decided here, where
+     * the kernel's walk of the range would meet it.  The kernel changes
+     * the mappings before the first one that fails and keeps them changed,
+     * so the part before a refusing region is the kernel's to change (or
+     * to fail on, with a hole: ENOMEM).
      */
-    if ((prot & PROT_WRITE) && started() &&
-        call_range("mprotect", addr, length, &start, &end) == 0) {
+    if ((prot & PROT_WRITE) && started()) {
         um_lock_shared();
-        refused = region_for_each_in(start, end, refuses_write, NULL);
+        region_for_each_in(start, end, refuses_write, &refused);
         um_unlock();
     }
-    if (refused)
-        return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
-                       "opened read-only");
-    if (mprotect(addr, length, prot) < 0)
-        return um_fail(errno, "mprotect: %s", strerror(errno));
-    return 0;
+    if (!refused) {
+        if (mprotect(addr, length, prot) < 0)
+            return um_fail(errno, "mprotect: %s", strerror(errno));
+        return 0;
+    }
+    if (refused > start) {
+        if (mprotect(addr, refused - start, prot) < 0)
+            return um_fail(errno, "mprotect: %s", strerror(errno));
+    } else if (prot & (PROT_GROWSDOWN | PROT_GROWSUP)) {
+        return um_fail(EINVAL, "mprotect: PROT_GROWSDOWN or PROT_GROWSUP, and the mapping "
+                       "at %p does not grow", addr);
+    }
+    return um_fail(EACCES, "mprotect: PROT_WRITE on a MAP_SHARED mapping of a file "
+                   "opened read-only (at %p)", (void *)refused);
 }
 
 /* ---------------------------------------------------------- um_madvise */
@@ -533,17 +479,15 @@ static int steer_readahead(uintptr_t start, uintptr_t end, int advice)
     return 0;
 }
 
-/* What usermap does for advice after the kernel accepted it. */
-static int follow_advice(void *addr, size_t length, int advice)
+/* What usermap does for advice after the kernel accepted it (for the
+ * mapped parts of [start, end)). */
+static int follow_advice(uintptr_t start, uintptr_t end, int advice)
 {
-    uintptr_t start, end;
     int rc = 0;
 
     if (advice != MADV_WILLNEED && advice != MADV_SEQUENTIAL && advice != MADV_RANDOM &&
         advice != MADV_NORMAL)
         return 0;
-    if (call_range("madvise", addr, length, &start, &end) < 0)
-        return -1;
     if (advice == MADV_WILLNEED) {
         um_lock_shared();
         region_for_each_in(start, end, prefetch_piece, NULL);
@@ -558,11 +502,16 @@ static int follow_advice(void *addr, size_t length, int advice)
 UM_API int um_madvise(void *addr, size_t length, int advice)
 {
     uintptr_t start, end;
+    int err;
 
+    if (argcheck_madvise(addr, length, advice, &start, &end) < 0)
+        return -1;
+    if (start == end)
+        return 0;
     /* Dirty bits live in the page tables: save what they say before the
      * kernel drops the entries, which also leaves the pages protected so
      * that later writes are seen. */
-    if (started() && zaps_pages(advice) && call_range("madvise", addr, length, &start, &end) == 0) {
+    if (started() && zaps_pages(advice)) {
         int rc;
         um_lock_exclusive();
         rc = collect_range(start, end);
@@ -574,7 +523,17 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         if (rc < 0)
             return -1;
     }
-    if (madvise(addr, length, advice) < 0)
-        return um_fail(errno, "madvise: %s", strerror(errno));
-    return started() ? follow_advice(addr, length, advice) : 0;
+    if (madvise(addr, length, advice) == 0)
+        return started() ? follow_advice(start, end, advice) : 0;
+    err = errno;
+    /* usermap marks a page that must raise SIGBUS (past the end of the
+     * file, a failed read) poisoned; the kernel's MADV_POPULATE_* reports
+     * such a page as EFAULT. */
+    if (err == EHWPOISON && (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE))
+        err = EFAULT;
+    /* With a hole the kernel still applied the advice to the mapped parts. */
+    if (err == ENOMEM && advice != MADV_POPULATE_READ && advice != MADV_POPULATE_WRITE &&
+        started() && follow_advice(start, end, advice) < 0)
+        return -1;
+    return um_fail(err, "madvise: %s", strerror(err));
 }

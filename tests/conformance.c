@@ -75,7 +75,7 @@ static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
 /* ================================================================== */
 /* Outcomes                                                           */
 
-#define MAX_FIELDS 72
+#define MAX_FIELDS 160
 
 struct field {
     char key[48];
@@ -2233,6 +2233,592 @@ static void um_error_messages(struct t *t, intptr_t arg)
 }
 
 /* ================================================================== */
+/* Scenarios: errno order, as matrices of argument combinations       */
+
+/*
+ * Each matrix runs hundreds of calls on one side and records one character
+ * per call, so that a field holds a row of the matrix and the two sides
+ * compare row by row:
+ *
+ *   .  success            @  success, but not at the fixed address asked
+ *   I  EINVAL    N  ENOMEM    B  EBADF     A  EACCES    O  EOVERFLOW
+ *   X  EEXIST    P  EPERM     D  ENODEV    S  EOPNOTSUPP G  EAGAIN
+ *   F  EFAULT    U  EBUSY     H  EHWPOISON T  ETXTBSY   ?  another errno
+ *   #  failed, and the mapping that was at the address is gone
+ *
+ * States after a call are written one character per page: the page's
+ * protection from /proc/self/maps as a digit (r=4, w=2, x=1), or '_' when
+ * nothing is mapped there.
+ */
+static char ecode(int e)
+{
+    switch (e) {
+    case EINVAL: return 'I';
+    case ENOMEM: return 'N';
+    case EBADF: return 'B';
+    case EACCES: return 'A';
+    case EOVERFLOW: return 'O';
+    case EEXIST: return 'X';
+    case EPERM: return 'P';
+    case ENODEV: return 'D';
+    case EOPNOTSUPP: return 'S';
+    case EAGAIN: return 'G';
+    case EFAULT: return 'F';
+    case EBUSY: return 'U';
+    case EHWPOISON: return 'H';
+    case ETXTBSY: return 'T';
+    default: return '?';
+    }
+}
+
+static char rcode(int r)
+{
+    return r == 0 ? '.' : ecode(errno);
+}
+
+/* The protection of the page at A, from /proc/self/maps: '0'-'7', or '_'. */
+static char page_prot(const void *a)
+{
+    uintptr_t x = (uintptr_t)a;
+    char line[512];
+    char c = '_';
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return '?';
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+            continue;
+        if (x >= lo && x < hi) {
+            c = (char)('0' + (perms[0] == 'r') * 4 + (perms[1] == 'w') * 2 +
+                       (perms[2] == 'x'));
+            break;
+        }
+    }
+    fclose(f);
+    return c;
+}
+
+/* The protections of N pages from P, into OUT (N + 1 bytes). */
+static __attribute__((unused)) void page_prots(struct t *t, const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = page_prot(p + i * t->pg);
+    out[n] = 0;
+}
+
+/* ---------------------------------------------------------------- mmap */
+
+enum { MA_NULL, MA_HINT_UNALIGNED, MA_FIXED, MA_FIXED_UNALIGNED, MA_NOREPLACE_OWN,
+       MA_NOREPLACE_KERNEL, MA_NOREPLACE_UNALIGNED, MA_NOREPLACE_HIGH,
+       MA_NOREPLACE_FREE };
+
+enum { MF_ANON, MF_ANON_FD999, MF_BAD, MF_RDONLY, MF_WRONLY, MF_RDWR, MF_DIR, MF_PIPE, MF_N };
+static const char *const mf_name[MF_N] = {"anon", "anon-fd999", "bad", "rdonly",
+                                          "wronly", "rdwr", "dir", "pipe"};
+
+static const struct {
+    const char *name;
+    int flags;
+} mm_types[] = {
+    {"priv", MAP_PRIVATE},
+    {"shrd", MAP_SHARED},
+    {"val", MAP_SHARED_VALIDATE},
+    {"val+0x200000", MAP_SHARED_VALIDATE | 0x200000},
+    {"val+sync", MAP_SHARED_VALIDATE | MAP_SYNC},
+    {"none", 0},
+    {"0x0f", 0x0f},
+    {"0x08(droppable)", 0x08},
+    {"priv+hugetlb", MAP_PRIVATE | MAP_HUGETLB},
+    {"shrd+growsdown", MAP_SHARED | MAP_GROWSDOWN},
+    {"priv+growsdown", MAP_PRIVATE | MAP_GROWSDOWN},
+};
+#define MM_NTYPES (sizeof mm_types / sizeof mm_types[0])
+
+static const char *const mm_len_name[] = {"1 page", "0", "2^57", "SIZE_MAX"};
+static const char *const mm_prot_name[] = {"R", "RW", "R|0x1000"};
+static const int mm_prots[] = {PROT_READ, RW, PROT_READ | 0x1000};
+
+static size_t mm_len(struct t *t, int i)
+{
+    return i == 0 ? t->pg : i == 1 ? 0 : i == 2 ? (size_t)1 << 57 : SIZE_MAX;
+}
+
+static off_t mm_off(struct t *t, int i)
+{
+    return i == 0   ? 0
+           : i == 1 ? 100
+           : i == 2 ? -(off_t)t->pg
+                    : (off_t)(INT64_MAX & ~(int64_t)(t->pg - 1));
+}
+
+/* Whether the page at P is mapped (the kernel's msync says ENOMEM if not). */
+static int is_mapped(void *p)
+{
+    return msync(p, 1, MS_ASYNC) == 0;
+}
+
+/* One mmap call of the matrix, with the address of kind AK. */
+static char mmap_combo(struct t *t, int ak, int fd, size_t len, int prot, int flags,
+                       off_t off)
+{
+    size_t pg = t->pg;
+    uint8_t *res = NULL, *kres = NULL;
+    void *addr = NULL;
+    if (ak != MA_NULL && ak != MA_NOREPLACE_HIGH && ak != MA_NOREPLACE_KERNEL) {
+        res = t->ops->mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (res == MAP_FAILED) {
+            bad(t, "harness: reservation failed");
+            stop(t);
+        }
+        addr = res;
+    }
+    if (ak == MA_NOREPLACE_KERNEL) {
+        kres = mmap(NULL, 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (kres == MAP_FAILED) {
+            bad(t, "harness: kernel reservation failed");
+            stop(t);
+        }
+        addr = kres;
+    }
+    switch (ak) {
+    case MA_HINT_UNALIGNED: addr = res + 100; break;
+    case MA_FIXED: flags |= MAP_FIXED; break;
+    case MA_FIXED_UNALIGNED: addr = res + 100; flags |= MAP_FIXED; break;
+    case MA_NOREPLACE_OWN:
+    case MA_NOREPLACE_KERNEL: flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_UNALIGNED: addr = res + 100; flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_HIGH: addr = (void *)((uintptr_t)1 << 57); flags |= MAP_FIXED_NOREPLACE; break;
+    case MA_NOREPLACE_FREE:
+        t->ops->munmap(res, 2 * pg);
+        res = NULL;
+        flags |= MAP_FIXED_NOREPLACE;
+        break;
+    }
+    void *p = t->ops->mmap(addr, len, prot, flags, fd, off);
+    int e = errno;
+    char c;
+    if (p == MAP_FAILED) {
+        c = ecode(e);
+        if ((res && !is_mapped(res)) || (kres && !is_mapped(kres)))
+            c = '#';
+    } else {
+        c = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && p != addr ? '@' : '.';
+        t->ops->munmap(p, len);
+    }
+    if (res)
+        t->ops->munmap(res, 2 * pg);
+    if (kres)
+        munmap(kres, 2 * pg);
+    return c;
+}
+
+/* Every combination of descriptor, length, protection, type and offset
+ * for one kind of address: one field per (fd, length, protection), one
+ * character per (type, offset). */
+static void sc_mmap_matrix(struct t *t, intptr_t ak)
+{
+    size_t pg = t->pg;
+    char path[512], legend[112], key[48], row[112];
+    int fds[MF_N];
+    int pfd[2];
+    fds[MF_RDWR] = tmp_file(t, 2 * pg, 1, path);
+    fds[MF_RDONLY] = reopen(t, path, O_RDONLY);
+    fds[MF_WRONLY] = reopen(t, path, O_WRONLY);
+    fds[MF_DIR] = reopen(t, t->dir, O_RDONLY | O_DIRECTORY);
+    if (pipe(pfd) != 0)
+        stop(t);
+    track_fd(t, pfd[0]);
+    track_fd(t, pfd[1]);
+    fds[MF_PIPE] = pfd[0];
+    fds[MF_ANON] = -1;
+    fds[MF_ANON_FD999] = 999;
+    fds[MF_BAD] = 999;
+    if (fcntl(999, F_GETFD) != -1)
+        stop(t);
+    size_t n = 0;
+    for (size_t ty = 0; ty < MM_NTYPES; ty++)
+        n += (size_t)snprintf(legend + n, sizeof legend - n, "%s%s", ty ? "|" : "",
+                              mm_types[ty].name);
+    field(t, "columns: offsets 0,100,-1pg,top for", NULL, "%s", legend);
+    for (int f = 0; f < MF_N; f++)
+        for (int l = 0; l < 4; l++)
+            for (int pr = 0; pr < 3; pr++) {
+                n = 0;
+                for (size_t ty = 0; ty < MM_NTYPES; ty++) {
+                    if (ty)
+                        row[n++] = '|';
+                    for (int o = 0; o < 4; o++) {
+                        int flags = mm_types[ty].flags;
+                        if (f == MF_ANON || f == MF_ANON_FD999)
+                            flags |= MAP_ANONYMOUS;
+                        row[n++] = mmap_combo(t, (int)ak, fds[f], mm_len(t, l),
+                                              mm_prots[pr], flags, mm_off(t, o));
+                    }
+                }
+                row[n] = 0;
+                snprintf(key, sizeof key, "fd=%s len=%s prot=%s", mf_name[f],
+                         mm_len_name[l], mm_prot_name[pr]);
+                field(t, key, NULL, "%s", row);
+            }
+}
+
+/* -------------------------------------- munmap, mprotect, msync, madvise */
+
+/* What each page of a layout is, mapped page by page (MAP_FIXED) into a
+ * reservation by the table under test, but for PG_KERNEL_ANON, which the
+ * kernel maps on both sides ("partly usermap, partly kernel"). */
+enum { PG_SHARED_RW, PG_PRIVATE_FILE, PG_SHARED_RO, PG_HOLE, PG_ANON, PG_NONE,
+       PG_KERNEL_ANON, PG_EOF, PG_LOCKED };
+
+#define LAYOUT_MAX 8
+
+struct layout {
+    uint8_t *p;
+    size_t n;
+    const int *kinds;
+    int fd_rw, fd_ro, fd_short; /* 8 pages O_RDWR, 8 pages O_RDONLY, 1 page */
+    uint8_t val[LAYOUT_MAX];    /* the byte at +7 of each written page */
+};
+
+static void layout_files(struct t *t, struct layout *l)
+{
+    char path[512];
+    l->fd_rw = tmp_file(t, 8 * t->pg, 3, NULL);
+    tmp_file(t, 8 * t->pg, 4, path);
+    l->fd_ro = reopen(t, path, O_RDONLY);
+    l->fd_short = tmp_file(t, t->pg, 5, NULL);
+}
+
+static int page_writable(int kind)
+{
+    return kind == PG_SHARED_RW || kind == PG_PRIVATE_FILE || kind == PG_ANON ||
+           kind == PG_KERNEL_ANON || kind == PG_LOCKED;
+}
+
+static int page_readable(int kind)
+{
+    return page_writable(kind) || kind == PG_SHARED_RO;
+}
+
+static void layout_map(struct t *t, struct layout *l, size_t i, int prot, int flags, int fd)
+{
+    size_t pg = t->pg;
+    void *want = l->p + i * pg;
+    void *p = fd == -2 ? mmap(want, pg, prot, flags | MAP_FIXED | MAP_ANONYMOUS, -1, 0)
+                       : t->ops->mmap(want, pg, prot, flags | MAP_FIXED, fd, (off_t)(i * pg));
+    if (p != want) {
+        bad(t, "harness: layout page %zu: %s", i, strerror(errno));
+        stop(t);
+    }
+}
+
+/* Map the N pages of KINDS and write SEED-dependent bytes into them. */
+static void layout_build(struct t *t, struct layout *l, const int *kinds, size_t n, int seed)
+{
+    size_t pg = t->pg;
+    l->n = n;
+    l->kinds = kinds;
+    l->p = t->ops->mmap(NULL, n * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (l->p == MAP_FAILED) {
+        bad(t, "harness: layout reservation");
+        stop(t);
+    }
+    for (size_t i = 0; i < n; i++) {
+        switch (kinds[i]) {
+        case PG_SHARED_RW: layout_map(t, l, i, RW, MAP_SHARED, l->fd_rw); break;
+        case PG_PRIVATE_FILE: layout_map(t, l, i, RW, MAP_PRIVATE, l->fd_ro); break;
+        case PG_SHARED_RO: layout_map(t, l, i, PROT_READ, MAP_SHARED, l->fd_ro); break;
+        case PG_HOLE: t->ops->munmap(l->p + i * pg, pg); break;
+        case PG_ANON: layout_map(t, l, i, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1); break;
+        case PG_NONE: layout_map(t, l, i, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1); break;
+        case PG_KERNEL_ANON: layout_map(t, l, i, RW, MAP_PRIVATE, -2); break;
+        case PG_EOF: layout_map(t, l, i, RW, MAP_SHARED, l->fd_short); break;
+        case PG_LOCKED: layout_map(t, l, i, RW, MAP_SHARED | MAP_LOCKED, l->fd_rw); break;
+        }
+        l->val[i] = (uint8_t)(0x40 + seed * 5 + (int)i);
+        if (page_writable(kinds[i]))
+            l->p[i * pg + 7] = l->val[i];
+    }
+}
+
+static void layout_free(struct t *t, struct layout *l)
+{
+    t->ops->munmap(l->p, l->n * t->pg);
+}
+
+/* The pages' protections ('_' for none), then with BYTES the byte at +7 of
+ * each page that is readable by its kind and by its protection now. */
+static void layout_state(struct t *t, struct layout *l, int bytes, char *out, size_t size)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n && k + 1 < size; i++)
+        out[k++] = page_prot(l->p + i * t->pg);
+    for (size_t i = 0; bytes && i < l->n && k + 3 < size; i++) {
+        char prot = out[i];
+        if (page_readable(l->kinds[i]) && prot >= '4')
+            k += (size_t)snprintf(out + k, size - k, "%02x", l->p[i * t->pg + 7]);
+        else
+            k += (size_t)snprintf(out + k, size - k, "--");
+    }
+    out[k] = 0;
+}
+
+/* Arguments that are not ranges of the layout: the addresses and lengths
+ * the checks judge before looking at any mapping. */
+static const char *const arg_addr_name[] = {"start", "start+1", "page 0", "2^57"};
+static const char *const arg_len_name[] = {"1 page", "0", "SIZE_MAX", "2^57"};
+
+static void *arg_addr(struct layout *l, int i)
+{
+    return i == 0 ? (void *)l->p : i == 1 ? (void *)(l->p + 1) : i == 2 ? NOWHERE
+                                                                       : (void *)((uintptr_t)1 << 57);
+}
+
+static size_t arg_len(struct t *t, int i)
+{
+    return i == 0 ? t->pg : i == 1 ? 0 : i == 2 ? SIZE_MAX : (size_t)1 << 57;
+}
+
+/* munmap: every address x length on a fresh two-page shared mapping. */
+static void sc_munmap_matrix(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    static const int kinds[] = {PG_SHARED_RW, PG_SHARED_RW};
+    struct layout l;
+    char key[48], row[112], st[40];
+    layout_files(t, &l);
+    for (int a = 0; a < 4; a++) {
+        size_t n = 0;
+        for (int len = 0; len < 4; len++) {
+            layout_build(t, &l, kinds, 2, len);
+            char c = rcode(t->ops->munmap(arg_addr(&l, a), arg_len(t, len)));
+            layout_state(t, &l, 0, st, sizeof st);
+            n += (size_t)snprintf(row + n, sizeof row - n, "%s%c:%s", len ? " " : "", c, st);
+            layout_free(t, &l);
+        }
+        snprintf(key, sizeof key, "munmap addr=%s, len 1pg/0/SIZE_MAX/2^57", arg_addr_name[a]);
+        field(t, key, NULL, "%s", row);
+    }
+}
+
+static const struct {
+    const char *name;
+    int prot;
+} mp_prots[] = {
+    {"R", PROT_READ},
+    {"RW", RW},
+    {"none", PROT_NONE},
+    {"RWX", RW | PROT_EXEC},
+    {"R|0x1000", PROT_READ | 0x1000},
+    {"RW|GROWSDOWN", RW | PROT_GROWSDOWN},
+    {"R|GROWSDOWN|GROWSUP", PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP},
+};
+#define MP_NPROTS (sizeof mp_prots / sizeof mp_prots[0])
+
+/* mprotect over every range of a layout with a read-only shared file, a
+ * hole and a page of the kernel's own: errno, and the protection of every
+ * page after (the kernel changes the pages before the one that fails). */
+static void sc_mprotect_matrix(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    static const int kinds[] = {PG_SHARED_RW, PG_PRIVATE_FILE, PG_SHARED_RO,
+                                PG_HOLE, PG_ANON, PG_KERNEL_ANON};
+    const size_t np = sizeof kinds / sizeof kinds[0];
+    size_t pg = t->pg;
+    struct layout l;
+    char key[64], row[112], st[40];
+    layout_files(t, &l);
+    field(t, "columns", NULL, "R RW none RWX R|0x1000 RW|GROWSDOWN R|GROWSDOWN|GROWSUP");
+    for (size_t s = 0; s < np; s++)
+        for (size_t e = s + 1; e <= np; e++) {
+            size_t n = 0;
+            for (size_t pr = 0; pr < MP_NPROTS; pr++) {
+                layout_build(t, &l, kinds, np, (int)pr);
+                char c = rcode(t->ops->mprotect(l.p + s * pg, (e - s) * pg, mp_prots[pr].prot));
+                layout_state(t, &l, 0, st, sizeof st);
+                n += (size_t)snprintf(row + n, sizeof row - n, "%s%c:%s", pr ? " " : "", c, st);
+                layout_free(t, &l);
+            }
+            snprintf(key, sizeof key, "mprotect pages [%zu,%zu)", s, e);
+            field(t, key, NULL, "%s", row);
+        }
+    /* the arguments alone, in turn on one layout */
+    layout_build(t, &l, kinds, np, 0);
+    for (int a = 0; a < 4; a++)
+        for (int len = 0; len < 4; len++) {
+            size_t n = 0;
+            for (size_t pr = 0; pr < MP_NPROTS; pr++)
+                row[n++] = rcode(t->ops->mprotect(arg_addr(&l, a), arg_len(t, len),
+                                                  mp_prots[pr].prot));
+            row[n] = 0;
+            layout_state(t, &l, 0, st, sizeof st);
+            snprintf(key, sizeof key, "mprotect addr=%s len=%s", arg_addr_name[a], arg_len_name[len]);
+            field(t, key, NULL, "%s %s", row, st);
+        }
+    layout_free(t, &l);
+}
+
+/* mprotect over [anonymous RW][hole]: ENOMEM, and page 0 did become
+ * read-only (a child's write faults); over [anonymous RW][read-only
+ * shared file]: EACCES for PROT_WRITE|PROT_EXEC... and page 0 changed. */
+static void sc_mprotect_partial_apply(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    static const int hole[] = {PG_ANON, PG_HOLE, PG_ANON};
+    static const int ro[] = {PG_NONE, PG_SHARED_RO, PG_ANON};
+    size_t pg = t->pg;
+    struct layout l;
+    layout_files(t, &l);
+    layout_build(t, &l, hole, 3, 1);
+    ret(t, "mprotect R over [anon][hole][anon]",
+        t->ops->mprotect(l.p, 3 * pg, PROT_READ), E(ENOMEM));
+    want_fault(t, "write page 0", l.p, 7, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_access(t, "write page 2 (after the hole)", l.p, 2 * pg + 7, WRITE, 0x5a);
+    layout_free(t, &l);
+    layout_build(t, &l, ro, 3, 2);
+    ret(t, "mprotect RW over [none][ro shared file][anon]",
+        t->ops->mprotect(l.p, 3 * pg, RW), E(EACCES));
+    want_access(t, "write page 0", l.p, 7, WRITE, 0x5a);
+    want_fault(t, "write page 1", l.p, pg + 7, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_access(t, "read page 1", l.p, pg + 7, READ, pat(pg + 7, 4));
+    layout_free(t, &l);
+}
+
+static const struct {
+    const char *name;
+    int flags;
+} ms_flags[] = {
+    {"0", 0},
+    {"SYNC", MS_SYNC},
+    {"ASYNC", MS_ASYNC},
+    {"INV", MS_INVALIDATE},
+    {"SYNC|INV", MS_SYNC | MS_INVALIDATE},
+    {"ASYNC|INV", MS_ASYNC | MS_INVALIDATE},
+    {"SYNC|ASYNC", MS_SYNC | MS_ASYNC},
+    {"0x100", 0x100},
+    {"SYNC|0x100", MS_SYNC | 0x100},
+};
+#define MS_NFLAGS (sizeof ms_flags / sizeof ms_flags[0])
+
+/* msync over every range of [shared][anon][hole][shared][shared locked]:
+ * errno, and for each shared page in the range whether the file holds the
+ * byte just written, where msync is to write it back (it succeeded, or
+ * failed for a hole or a locked page after writing the rest). */
+static void sc_msync_matrix(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    static const int kinds[] = {PG_SHARED_RW, PG_ANON, PG_HOLE, PG_SHARED_RW, PG_LOCKED};
+    const size_t np = sizeof kinds / sizeof kinds[0];
+    size_t pg = t->pg;
+    struct layout l;
+    char key[64], row[112];
+    layout_files(t, &l);
+    layout_build(t, &l, kinds, np, 0);
+    field(t, "columns", NULL, "0 SYNC ASYNC INV SYNC|INV ASYNC|INV SYNC|ASYNC 0x100 SYNC|0x100");
+    int seq = 0;
+    for (size_t s = 0; s < np; s++)
+        for (size_t e = s + 1; e <= np; e++) {
+            size_t n = 0;
+            for (size_t f = 0; f < MS_NFLAGS; f++) {
+                uint8_t v = (uint8_t)(0x80 + seq++ % 100);
+                for (size_t i = 0; i < np; i++)
+                    if (kinds[i] == PG_SHARED_RW || kinds[i] == PG_LOCKED)
+                        l.p[i * pg + 7] = v;
+                int r = t->ops->msync(l.p + s * pg, (e - s) * pg, ms_flags[f].flags);
+                int err = errno;
+                if (f)
+                    row[n++] = ' ';
+                row[n++] = rcode(r);
+                int synced = (r == 0 || err == ENOMEM || err == EBUSY) &&
+                             (ms_flags[f].flags & (MS_SYNC | MS_ASYNC));
+                for (size_t i = s; i < e; i++) {
+                    if (kinds[i] != PG_SHARED_RW && kinds[i] != PG_LOCKED)
+                        continue;
+                    uint8_t b = 0;
+                    if (!synced)
+                        row[n++] = '-';
+                    else if (pread(l.fd_rw, &b, 1, (off_t)(i * pg + 7)) == 1 && b == v)
+                        row[n++] = '=';
+                    else
+                        row[n++] = 'x';
+                }
+            }
+            row[n] = 0;
+            snprintf(key, sizeof key, "msync pages [%zu,%zu)", s, e);
+            field(t, key, NULL, "%s", row);
+        }
+    for (int a = 0; a < 4; a++)
+        for (int len = 0; len < 4; len++) {
+            size_t n = 0;
+            for (size_t f = 0; f < MS_NFLAGS; f++)
+                row[n++] = rcode(t->ops->msync(arg_addr(&l, a), arg_len(t, len), ms_flags[f].flags));
+            row[n] = 0;
+            snprintf(key, sizeof key, "msync addr=%s len=%s", arg_addr_name[a], arg_len_name[len]);
+            field(t, key, NULL, "%s", row);
+        }
+    layout_free(t, &l);
+}
+
+static const int md_advice[] = {
+    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE,
+    MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_MERGEABLE, MADV_UNMERGEABLE,
+    MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK,
+    MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, 22 /* POPULATE_READ */, 23 /* POPULATE_WRITE */,
+    24 /* DONTNEED_LOCKED */, 25 /* COLLAPSE */, 103 /* GUARD_REMOVE */, 11, 12345, -1,
+};
+#define MD_NADVICE (sizeof md_advice / sizeof md_advice[0])
+
+/* madvise over ranges of [private file][shared file][anon][hole][PROT_NONE]
+ * [shared past the end of the file]: errno, and the bytes of the readable
+ * pages after (advice is applied to the mapped parts of a range with a
+ * hole, which fails ENOMEM). */
+static void sc_madvise_matrix(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    static const int kinds[] = {PG_PRIVATE_FILE, PG_SHARED_RW, PG_ANON, PG_HOLE, PG_NONE, PG_EOF};
+    static const size_t ranges[][2] = {{0, 3}, {0, 4}, {2, 5}, {4, 5}, {5, 6}, {0, 6}, {1, 2}};
+    const size_t np = sizeof kinds / sizeof kinds[0];
+    size_t pg = t->pg;
+    struct layout l;
+    char key[64], row[112], st[40];
+    layout_files(t, &l);
+    field(t, "columns", NULL, "pages [0,3) [0,4) [2,5) [4,5) [5,6) [0,6) [1,2)");
+    for (size_t a = 0; a < MD_NADVICE; a++) {
+        size_t n = 0;
+        for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+            layout_build(t, &l, kinds, np, (int)r);
+            size_t s = ranges[r][0], e = ranges[r][1];
+            char c = rcode(t->ops->madvise(l.p + s * pg, (e - s) * pg, md_advice[a]));
+            layout_state(t, &l, md_advice[a] != MADV_REMOVE, st, sizeof st);
+            /* the bytes of pages 0-2 only: the protections do not change.
+             * MADV_REMOVE frees the file's blocks in the kernel, usermap's
+             * cache's only (docs/RELIABILITY.md): its errno alone. */
+            n += (size_t)snprintf(row + n, sizeof row - n, "%s%c:%.6s", r ? " " : "", c, st + np);
+            layout_free(t, &l);
+        }
+        snprintf(key, sizeof key, "madvise %d", md_advice[a]);
+        field(t, key, NULL, "%s", row);
+    }
+    /* advice that harms nothing it reaches: a valid range of 2^57 bytes
+     * reaches every mapping of the process */
+    static const int args[] = {MADV_WILLNEED, MADV_NORMAL, 22, 12345};
+    layout_build(t, &l, kinds, np, 0);
+    for (int a = 0; a < 4; a++)
+        for (int len = 0; len < 4; len++) {
+            size_t n = 0;
+            for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+                row[n++] = rcode(t->ops->madvise(arg_addr(&l, a), arg_len(t, len), args[i]));
+            row[n] = 0;
+            layout_state(t, &l, 1, st, sizeof st);
+            snprintf(key, sizeof key, "madvise addr=%s len=%s", arg_addr_name[a], arg_len_name[len]);
+            field(t, key, NULL, "WILLNEED,NORMAL,POPULATE_READ,12345: %s %s", row, st);
+        }
+    layout_free(t, &l);
+}
+
+/* ================================================================== */
 /* The table                                                           */
 
 typedef void (*scenario_fn)(struct t *, intptr_t);
@@ -2411,6 +2997,21 @@ static const struct scenario scenarios[] = {
     S("syscall_forbidden_anon_private", sc_syscall_forbidden, K_ANON_PRIVATE),
     /* large */
     S("sparse_64g_shared", sc_sparse_64g, 0),
+    /* errno order: matrices of argument combinations */
+    S("errno_mmap_null", sc_mmap_matrix, MA_NULL),
+    S("errno_mmap_hint_unaligned", sc_mmap_matrix, MA_HINT_UNALIGNED),
+    S("errno_mmap_fixed", sc_mmap_matrix, MA_FIXED),
+    S("errno_mmap_fixed_unaligned", sc_mmap_matrix, MA_FIXED_UNALIGNED),
+    S("errno_mmap_noreplace_own", sc_mmap_matrix, MA_NOREPLACE_OWN),
+    S("errno_mmap_noreplace_kernel", sc_mmap_matrix, MA_NOREPLACE_KERNEL),
+    S("errno_mmap_noreplace_unaligned", sc_mmap_matrix, MA_NOREPLACE_UNALIGNED),
+    S("errno_mmap_noreplace_high", sc_mmap_matrix, MA_NOREPLACE_HIGH),
+    S_HOLE("errno_mmap_noreplace_free", sc_mmap_matrix, MA_NOREPLACE_FREE),
+    S_HOLE("errno_munmap", sc_munmap_matrix, 0),
+    S_HOLE("errno_mprotect", sc_mprotect_matrix, 0),
+    S_HOLE("errno_mprotect_applies_before_failing", sc_mprotect_partial_apply, 0),
+    S_HOLE("errno_msync", sc_msync_matrix, 0),
+    S_HOLE("errno_madvise", sc_madvise_matrix, 0),
     /* usermap-only */
     U("usermap_only_stats_lazy_1g", um_stats_lazy),
     U("usermap_only_stats_counts", um_stats_counts),
