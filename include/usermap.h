@@ -96,6 +96,15 @@ UM_API int um_mprotect(void *addr, size_t length, int prot);
 UM_API int um_madvise(void *addr, size_t length, int advice);
 
 /*
+ * um_ftruncate - set a file's size, as ftruncate(2), and move the end of
+ * every usermap mapping of it: past the new end an access raises SIGBUS,
+ * the new partial last page reads zeros past the end, and write-back never
+ * writes past it (dirty pages wholly past it are dropped, as the kernel
+ * drops them).  usermap_redirect.h makes ftruncate() this call.
+ */
+UM_API int um_ftruncate(int fd, off_t length);
+
+/*
  * um_error_message - why the last failing usermap call on this thread
  * failed, as one sentence (for example "fd 3 is open write-only; a mapping
  * needs read access").  Never NULL; "" when no call has failed yet.  The

@@ -3,13 +3,14 @@
  * unchanged:  cc -include usermap_redirect.h prog.c -lusermap
  *
  * <sys/mman.h> is included first so that its prototypes keep their own
- * names; every later use of mmap, munmap, msync, mprotect and madvise in the
- * program then calls the usermap function of the same contract.
+ * names; every later use of mmap, munmap, msync, mprotect, madvise and
+ * ftruncate in the program then calls the usermap function of the same contract.
  */
 #ifndef USERMAP_REDIRECT_H
 #define USERMAP_REDIRECT_H
 
 #include <sys/mman.h>
+#include <unistd.h>
 #include <usermap.h>
 
 #define mmap um_mmap
@@ -17,5 +18,6 @@
 #define msync um_msync
 #define mprotect um_mprotect
 #define madvise um_madvise
+#define ftruncate um_ftruncate
 
 #endif /* USERMAP_REDIRECT_H */

@@ -216,6 +216,15 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
     return 0;
 }
 
+int cache_follow_file(const struct stat *st)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (!c->anonymous && c->dev == st->st_dev && c->ino == st->st_ino &&
+            follow_file_size(c, (uint64_t)st->st_size) < 0)
+            return -1;
+    return 0;
+}
+
 struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
                                 bool needs_write)
 {

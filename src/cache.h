@@ -33,6 +33,10 @@ struct um_region;
 struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
                                 bool needs_write);
 
+/* The file st describes has the size st gives now: every cache of it (in
+ * any pool) follows, under the exclusive lock.  0 or -1 with errno. */
+int cache_follow_file(const struct stat *st);
+
 /* A new cache of len zero bytes, for one anonymous shared mapping. */
 struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len);
 
