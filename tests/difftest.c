@@ -551,6 +551,7 @@ struct slot {
     uint8_t *base;
     size_t len;      /* page-rounded */
     int live, file;  /* file -1: anonymous */
+    int64_t foff;    /* file offset of the slot's base */
     int shared, in_arena;
     int dirty;       /* stores not yet msynced (shared file mappings) */
     uint8_t hole[MAXPAGES / 8]; /* pages unmapped by a partial munmap */
@@ -721,6 +722,17 @@ static char slot_ctx(const struct slot *s)
     return s->file >= 0 && R.fstale[s->file] ? 'c' : 0;
 }
 
+/* 't' when [off, off+len) of slot S reaches the bytes past the end of the
+ * file in its last, partial page: Linux keeps what was stored there until
+ * write-back zeroes it (ext4 does, at msync), an implementation detail. */
+static char tail_ctx(const struct slot *s, int64_t off, uint64_t len)
+{
+    struct stat st;
+    if (s->file < 0 || fstat(R.fd[s->file], &st) != 0) return 0;
+    uint64_t size = (uint64_t)st.st_size, a = (uint64_t)(s->foff + off);
+    return a + len > size && a < round_pg(size) ? 't' : 0;
+}
+
 static void mark_store(struct slot *s)
 {
     if (s->file < 0) return;
@@ -774,6 +786,7 @@ static void do_mmap(int idx, const struct op *o)
     s->len = round_pg(o->len);
     s->live = 1;
     s->file = o->fdkind == FD_ANON ? -1 : o->file;
+    s->foff = o->off;
     s->shared = (o->flags & 0x0f) != MAP_PRIVATE;
     s->in_arena = addr != NULL;
     if (s->len > MAXPAGES * pg) s->len = MAXPAGES * pg; /* never touch beyond */
@@ -844,6 +857,7 @@ static void do_access(int idx, const struct op *o)
     char out[LINE - 64];
     struct slot *s = o->slot == SP_ARENA ? NULL : &R.s[o->slot];
     if (s) R.ctx = slot_ctx(s);
+    if (s && !R.ctx) R.ctx = tail_ctx(s, o->off, o->len);
     if (s && o->kind == K_STORE) mark_store(s);
     access_bytes(base, o->off, (int)o->len, o->kind == K_STORE,
                  (uint8_t)o->seed, out, sizeof out);
@@ -1307,7 +1321,7 @@ static void classify(const struct op *o, const char *what, char ctx, const char 
         (o->kind == K_SYSREAD || o->kind == K_SYSWRITE))
         aspect = "efault-in-thread";
     snprintf(cls, n, "%s:%s%s", o ? kind_name[o->kind] : what, aspect,
-             ctx == 'c' ? "/coherence" : "");
+             ctx == 'c' ? "/coherence" : ctx == 't' ? "/past-eof-tail" : "");
 }
 
 /* Compare two logs line by line; the first difference is the divergence. */
