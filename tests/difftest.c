@@ -961,6 +961,18 @@ static void do_file_op(int idx, const struct op *o)
     }
 }
 
+/* Whether a read() from file F into slot S can read bytes it has already
+ * stored through the mapping (S maps F and the ranges are within a page
+ * of each other): the kernel reads its page cache as it writes it, usermap
+ * reads the file; what the read sees of itself is not a contract. */
+static int reads_own_file(const struct op *o)
+{
+    const struct slot *s = &R.s[o->slot];
+    if (s->file != o->file) return 0;
+    int64_t dst = s->foff + o->off, src = (int64_t)o->aoff, len = (int64_t)o->len;
+    return dst < src + len + (int64_t)pg && src < dst + len + (int64_t)pg;
+}
+
 /* read() into, or write() from, a mapped buffer: the kernel itself touches
  * the mapping. */
 static void do_sysio(int idx, const struct op *o)
@@ -972,8 +984,12 @@ static void do_sysio(int idx, const struct op *o)
     ssize_t r;
     errno = 0;
     if (o->kind == K_SYSREAD) {
+        if (reads_own_file(o)) {
+            if (!g_mixed) { logf_(idx, "skip: reads the file into its own mapping"); return; }
+            R.fstale[o->file] = 1; /* its mappings may now disagree */
+        }
         before_file_read(idx, o->file);
-        R.ctx = file_has_slot(o->file, 1) ? 'c' : 0;
+        R.ctx = file_has_slot(o->file, 1) || reads_own_file(o) ? 'c' : 0;
         mark_store(s);
         r = pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
