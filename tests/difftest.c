@@ -86,6 +86,9 @@ struct fns {
 
 static const struct fns kernel_fns = {"kernel", mmap, munmap, msync, mprotect,
                                       madvise};
+/* --self-check's second side: the kernel again, as a distinct table. */
+static const struct fns kernel_self_fns = {"kernel (self-check)", mmap, munmap,
+                                           msync, mprotect, madvise};
 static const struct fns usermap_fns = {"usermap", um_mmap, um_munmap, um_msync,
                                        um_mprotect, um_madvise};
 
@@ -151,6 +154,9 @@ static int g_in_thread; /* USERMAP_FAULT_MODE=in-thread */
  * mappings before reading or writing the file, msync(MS_INVALIDATE) its
  * mappings after writing it, and no resizing of a mapped file. */
 static int g_mixed;
+/* --test-hang N (hidden): the second run stops at op N, to test the
+ * watchdog and the minimiser's hang class. */
+static int g_test_hang = -1;
 
 /* ================================================================== */
 /* Files: sizes and contents depend on the seed only                   */
@@ -570,6 +576,7 @@ struct run {
 };
 
 static struct run R; /* static: survives siglongjmp untouched */
+static const struct fns *R_second; /* the table of the second run */
 
 static sigjmp_buf g_jmp;
 static volatile sig_atomic_t g_armed;
@@ -1164,7 +1171,10 @@ static void run_ops(const struct fns *f, const char *dir, int logfd,
                       -1, 0);
     if (a == MAP_FAILED) logf_(-1, "arena: MAP_FAILED %s", errname(errno));
     else { R.arena = a; logf_(-1, "arena: ok%s", a == (void *)g_arena_hint ? "" : " (moved)"); }
-    for (int i = 0; i < n; i++) execute(i, &ops[i]);
+    for (int i = 0; i < n; i++) {
+        if (i == g_test_hang && f == R_second) for (;;) pause();
+        execute(i, &ops[i]);
+    }
     finish(n);
 }
 
@@ -1213,15 +1223,18 @@ static void print_stacks(pid_t pid)
 {
     char cmd[256];
     fflush(NULL);
-    if (access("/usr/bin/gdb", X_OK) == 0 || system("command -v gdb >/dev/null 2>&1") == 0) {
+    /* The kernel's view first (wchan, kernel stacks): it needs no ptrace. */
+    snprintf(cmd, sizeof cmd,
+             "for t in /proc/%d/task/*; do echo \"== thread ${t##*/} $(cat $t/comm)"
+             " wchan=$(cat $t/wchan 2>/dev/null)\"; cat $t/stack 2>/dev/null; done", pid);
+    if (system(cmd) != 0) printf("(no /proc stacks)\n");
+    fflush(NULL);
+    if (system("command -v gdb >/dev/null 2>&1") == 0) {
         snprintf(cmd, sizeof cmd,
-                 "gdb -p %d -batch -ex 'thread apply all bt' 2>/dev/null | grep -v '^\\[' ", pid);
-    } else {
-        snprintf(cmd, sizeof cmd,
-                 "for t in /proc/%d/task/*; do echo \"== $t $(cat $t/comm) wchan=$(cat $t/wchan)\";"
-                 " cat $t/stack 2>/dev/null; done", pid);
+                 "timeout 60 gdb -p %d -batch -ex 'thread apply all bt' 2>&1"
+                 " | grep -v -e '^\\[New LWP' -e '^warning:'", pid);
+        if (system(cmd) != 0) printf("(gdb could not print the stacks)\n");
     }
-    if (system(cmd) != 0) fprintf(stderr, "(could not print the stacks)\n");
     fflush(NULL);
 }
 
@@ -1422,7 +1435,8 @@ static void run_pair(uint64_t seed, const struct op *ops, int n, struct divergen
     memset(&u, 0, sizeof u);
     memset(d, 0, sizeof *d);
     run_side(&k, &kernel_fns, seed, ops, n, "kernel");
-    run_side(&u, g_self_check ? &kernel_fns : &usermap_fns, seed, ops, n, "usermap");
+    R_second = g_self_check ? &kernel_self_fns : &usermap_fns;
+    run_side(&u, R_second, seed, ops, n, "usermap");
     char ks[64], us[64];
     status_str(&k, ks, sizeof ks);
     status_str(&u, us, sizeof us);
@@ -1627,6 +1641,7 @@ static int parse_args(int argc, char **argv, uint64_t *a, uint64_t *b, int *nops
         if (!strcmp(x, "-v")) g_verbose = 1;
         else if (!strcmp(x, "--self-check")) g_self_check = 1;
         else if (!strcmp(x, "--mixed")) g_mixed = 1;
+        else if (!strcmp(x, "--test-hang") && v) { g_test_hang = atoi(v); i++; }
         else if (!v) usage(argv[0]);
         else if (!strcmp(x, "--seed")) { *a = *b = strtoull(v, NULL, 0); i++; }
         else if (!strcmp(x, "--seeds")) {
