@@ -572,6 +572,7 @@ struct run {
     int logfd;
     int fstale[NFILES]; /* file written by I/O while mapped */
     int fmixed[NFILES]; /* file I/O and mapped stores mixed without msync */
+    int ftail[NFILES];  /* got bytes from past EOF of a mapping (tail_ctx) */
     char ctx;           /* 'c': the current op depends on coherence */
 };
 
@@ -1004,6 +1005,7 @@ static void do_sysio(int idx, const struct op *o)
     }
     if (!before_file_write(idx, o->file, o->aoff, o->len, 0)) return;
     R.ctx = slot_ctx(s);
+    if (!R.ctx && (R.ctx = tail_ctx(s, o->off, o->len)) != 0) R.ftail[o->file] = 1;
     mark_file_write(o->file);
     r = pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
     log_ret(idx, r);
@@ -1135,7 +1137,7 @@ static void finish(int idx)
         fstat(R.fd[f], &st);
         uint8_t *buf = malloc((size_t)st.st_size + 1);
         ssize_t n = buf ? pread(R.fd[f], buf, (size_t)st.st_size, 0) : -1;
-        R.ctx = R.fmixed[f] ? 'c' : 0;
+        R.ctx = R.fmixed[f] ? 'c' : R.ftail[f] ? 't' : 0;
         logf_(idx, "file %d: size %lld, read %zd, fnv %016" PRIx64, f,
               (long long)st.st_size, n, n > 0 ? fnv(buf, (size_t)n) : 0);
         free(buf);
