@@ -499,6 +499,20 @@ static int follow_advice(uintptr_t start, uintptr_t end, int advice)
     return rc;
 }
 
+/* In-thread mappings: the kernel's populate would meet pages only a
+ * fault can fill, and fail EFAULT; fill them first. */
+static int populate_piece(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    return region_in_thread(piece) && !piece->priv
+               ? um_fault_populate(piece, piece->start, piece->end) : 0;
+}
+
+static bool populates(int advice)
+{
+    return advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE;
+}
+
 UM_API int um_madvise(void *addr, size_t length, int advice)
 {
     uintptr_t start, end;
@@ -522,6 +536,11 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         um_unlock();
         if (rc < 0)
             return -1;
+    }
+    if (started() && populates(advice)) {
+        um_lock_shared();
+        region_for_each_in(start, end, populate_piece, NULL);
+        um_unlock();
     }
     if (madvise(addr, length, advice) == 0)
         return started() ? follow_advice(start, end, advice) : 0;

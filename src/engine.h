@@ -110,6 +110,14 @@ const struct um_engine *um_engine_uffd_start(void);
  * engine knows). */
 void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write);
 
+struct um_region;
+
+/* Fills every page of [start, end) in r that the file reaches, as faults
+ * would (MADV_POPULATE_* in in-thread mode, where the kernel's own
+ * accesses cannot fault to usermap).  Under the shared lock.  0 or
+ * -errno. */
+int um_fault_populate(const struct um_region *r, uintptr_t start, uintptr_t end);
+
 /* Serves a fault at addr in the faulting thread (from its SIGBUS
  * handler).  False: addr is not a missing page of an in-thread mapping
  * (past the end of its file, say), and the SIGBUS is the program's. */

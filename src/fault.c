@@ -56,6 +56,8 @@ static int fill(const struct um_region *r, struct span s, bool write)
     return placed < 0 ? (int)placed : 0;
 }
 
+static bool within_file(const struct um_region *r, uintptr_t addr);
+
 /* The usermap page around a fault may span mappings the kernel keeps
  * apart (an mprotect of part of a region splits its VMA), and installing
  * refuses to cross them: then the faulting system page alone is filled. */
@@ -171,6 +173,22 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write)
     /* Always wake, even for an address no longer mapped: the thread then
      * retries and meets what is there now (SIGSEGV for an unmapped one). */
     um_engine->wake((void *)wake.start, wake.end - wake.start);
+}
+
+int um_fault_populate(const struct um_region *r, uintptr_t start, uintptr_t end)
+{
+    for (uintptr_t a = start; a < end;) {
+        struct span s;
+        int rc;
+
+        if (!within_file(r, a))
+            return 0;
+        rc = fill_around(r, a, &s, false);
+        if (rc < 0)
+            return rc;
+        a = s.end > a ? s.end : a + um_system_page();
+    }
+    return 0;
 }
 
 bool um_fault_forget_error(uintptr_t addr)

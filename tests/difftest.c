@@ -981,6 +981,26 @@ static int reads_own_file(const struct op *o)
     return dst < src + len + (int64_t)pg && src < dst + len + (int64_t)pg;
 }
 
+/* In-thread mode a system call cannot fill a page (it fails EFAULT, as
+ * documented): a program in that mode touches its buffers first, and so
+ * do both runs here, so that the calls compare like for like.  A page the
+ * touch cannot read (PROT_NONE, past the end) stops it there. */
+static void touch_buffer(volatile uint8_t *p, size_t len)
+{
+    static volatile size_t at;
+    const char *mode = getenv("USERMAP_FAULT_MODE");
+    if (!mode || strcmp(mode, "in-thread") != 0) return;
+    at = 0;
+    g_sig = 0;
+    if (sigsetjmp(g_jmp, 1) == 0) {
+        g_armed = 1;
+        /* One load per page the buffer touches: steps from page start to
+         * page start in addresses, not in offsets from p. */
+        for (; at < len; at = (((uintptr_t)p + at) | (pg - 1)) + 1 - (uintptr_t)p) (void)p[at];
+        g_armed = 0;
+    }
+}
+
 /* read() into, or write() from, a mapped buffer: the kernel itself touches
  * the mapping. */
 static void do_sysio(int idx, const struct op *o)
@@ -988,6 +1008,7 @@ static void do_sysio(int idx, const struct op *o)
     struct op range = *o;
     uint8_t *base, *p = resolve(idx, &range, &base);
     if (!p) return;
+    touch_buffer(p, o->len);
     struct slot *s = &R.s[o->slot];
     ssize_t r;
     errno = 0;
@@ -1001,6 +1022,13 @@ static void do_sysio(int idx, const struct op *o)
         mark_store(s);
         r = pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
+        return;
+    }
+    if (reads_own_file(o) && !g_mixed) {
+        /* The mirror case: the kernel's write reads its page cache as it
+         * writes it (overlapping ranges smear), usermap's reads its
+         * cache; what the write sees of itself is not a contract. */
+        logf_(idx, "skip: writes the file from its own mapping");
         return;
     }
     if (!before_file_write(idx, o->file, o->aoff, o->len, 0)) return;
@@ -1034,6 +1062,9 @@ static void child_actions(const struct op *o, int out)
                 access_bytes(s->base, off, len, what >= 4, (uint8_t)(x >> 8), acc, sizeof acc);
                 snprintf(line, sizeof line, "[%d] p[%d]+%" PRId64 " %s; ", i, si, off, acc);
             }
+        } else if (slot_hole(s, 0, s->len)) {
+            /* Either side's allocator may have filled the hole. */
+            snprintf(line, sizeof line, "[%d] msync p[%d] over a hole; ", i, si);
         } else {
             errno = 0;
             int rc = R.f->msync(s->base, s->len, MS_SYNC);
@@ -1548,6 +1579,23 @@ static void count_class(const char *cls, uint64_t seed)
 
 static struct op g_ops[MAXOPS];
 
+/* Differences docs/RELIABILITY.md lists, with their reason: they are
+ * counted and shown, but fail no run.  Bytes stored past the end of a
+ * file in its last page are unspecified by POSIX; the kernel's depend on
+ * when its write-back ran (ext4 clears them then), usermap's on its own. */
+static const char *const documented_suffixes[] = { "/past-eof-tail" };
+static long g_documented;
+
+static int documented(const char *cls)
+{
+    size_t n = strlen(cls);
+    for (size_t i = 0; i < sizeof documented_suffixes / sizeof documented_suffixes[0]; i++) {
+        size_t m = strlen(documented_suffixes[i]);
+        if (n >= m && !strcmp(cls + n - m, documented_suffixes[i])) return 1;
+    }
+    return 0;
+}
+
 /* Run one seed; returns 1 on a divergence. */
 static int run_seed(uint64_t seed, int nops)
 {
@@ -1563,6 +1611,10 @@ static int run_seed(uint64_t seed, int nops)
     if (!d.found) return 0;
     print_divergence(seed, g_ops, n, &d);
     count_class(d.cls, seed);
+    if (documented(d.cls)) {
+        g_documented++;
+        return 0;
+    }
     return 1;
 }
 
@@ -1627,8 +1679,9 @@ static void print_classes(void)
     if (!g_nclasses) return;
     printf("divergences by class:\n");
     for (int i = 0; i < g_nclasses; i++)
-        printf("  %-36s %5d  (first: seed %" PRIu64 ")\n", g_classes[i].cls,
-               g_classes[i].count, g_classes[i].first_seed);
+        printf("  %-36s %5d  (first: seed %" PRIu64 ")%s\n", g_classes[i].cls,
+               g_classes[i].count, g_classes[i].first_seed,
+               documented(g_classes[i].cls) ? "  documented" : "");
 }
 
 static void usage(const char *argv0)
@@ -1694,8 +1747,9 @@ int main(int argc, char **argv)
     }
     if (!mini) {
         print_classes();
-        printf("%s: %ld seeds, %ld operations, %ld divergences\n",
-               g_self_check ? "self-check" : "difftest", seeds, seeds * nops, fails);
+        printf("%s: %ld seeds, %ld operations, %ld divergences (and %ld documented)\n",
+               g_self_check ? "self-check" : "difftest", seeds, seeds * nops, fails,
+               g_documented);
         rc = fails ? 1 : 0;
     }
     remove_dir(g_root);
