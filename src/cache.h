@@ -66,8 +66,11 @@ bool cache_has_store_writes(const struct um_cache *c);
 int cache_fill(struct um_cache *c, uint64_t off, size_t len, bool prefetch);
 
 /* cache_fill() for a fault through region r: where r is a MAP_SHARED
- * mapping of the cache, pages land in it directly, already mapped. */
-int cache_fill_for(struct um_cache *c, const struct um_region *r, uint64_t off, size_t len);
+ * mapping of the cache, pages land in it directly, already mapped.  For
+ * a write (as far as the engine tells), a file that has no room for the
+ * pages fails with -ENOSPC (or -EDQUOT), the kernel's SIGBUS. */
+int cache_fill_for(struct um_cache *c, const struct um_region *r, uint64_t off, size_t len,
+                   bool write);
 
 /* Whether the pages [off, off+len) may be evicted now: pages no writable
  * mapping can change, or whose writes are tracked synchronously. */

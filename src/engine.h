@@ -103,15 +103,22 @@ const struct um_engine *um_engine_start(void);
 const struct um_engine *um_engine_uffd_start(void);
 
 /* Serves one fault at addr; called by engines from their handler
- * threads. */
-void um_fault(uintptr_t addr, enum um_fault_kind kind);
+ * threads.  write: the access that faulted was a write (as far as the
+ * engine knows). */
+void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write);
 
 /* Serves a fault at addr in the faulting thread (from its SIGBUS
  * handler).  False: addr is not a missing page of an in-thread mapping
  * (past the end of its file, say), and the SIGBUS is the program's. */
 bool um_fault_in_thread(uintptr_t addr);
 
-/* Installs the SIGBUS handler of in-thread faults (once). */
+/* From the SIGBUS handler: if addr is in a page usermap marked failed
+ * (place_error), clears the mark so the next access faults to usermap
+ * again, and returns true.  Async-signal-safe. */
+bool um_fault_forget_error(uintptr_t addr);
+
+/* Installs the SIGBUS handler of in-thread faults and failed reads
+ * (once). */
 int um_engine_catch_sigbus(void);
 
 #endif

@@ -113,7 +113,8 @@ static void serve_message(const struct uffd_msg *msg)
         um_fault((uintptr_t)msg->arg.pagefault.address,
                  (flags & UFFD_PAGEFAULT_FLAG_WP)      ? UM_FAULT_WRITE
                  : (flags & UFFD_PAGEFAULT_FLAG_MINOR) ? UM_FAULT_MINOR
-                                                       : UM_FAULT_MISSING);
+                                                       : UM_FAULT_MISSING,
+                 flags & UFFD_PAGEFAULT_FLAG_WRITE);
 }
 
 /* The handler thread: takes no signals, reads faults until the descriptor
@@ -404,30 +405,41 @@ static int uffd_collect_written(void *addr, size_t len, enum um_tracking trackin
     return rc ? rc : rp.err;
 }
 
-/* Opens the descriptors and starts their threads; shared by first start
- * and restart in a forked child. */
-static int bring_up(void)
-{
-    for (int i = 0; i < INSTANCES; i++) {
-        if (!features[i])
-            continue;
-        uffds[i] = open_configured_uffd(features[i], NULL);
-        if (uffds[i] < 0)
-            return um_fail(errno, "cannot open a userfaultfd: %s", strerror(errno));
-        if (i != INTHREAD && start_handler_thread(uffds[i]) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The parent's descriptors refer to the parent's memory: drop them. */
-static int uffd_restart_in_child(void)
+static void close_all(void)
 {
     for (int i = 0; i < INSTANCES; i++) {
         if (uffds[i] >= 0)
             close(uffds[i]);
         uffds[i] = -1;
     }
+}
+
+/* Opens the descriptors and starts their threads; shared by first start
+ * and restart in a forked child.  Every descriptor is open before any
+ * thread starts, so that running out of descriptors leaves nothing
+ * behind and the next call can try again. */
+static int bring_up(void)
+{
+    for (int i = 0; i < INSTANCES; i++) {
+        if (!features[i])
+            continue;
+        uffds[i] = open_configured_uffd(features[i], NULL);
+        if (uffds[i] < 0) {
+            int err = errno;
+            close_all();
+            return um_fail(err, "cannot open a userfaultfd: %s", strerror(err));
+        }
+    }
+    for (int i = 0; i < INSTANCES; i++)
+        if (uffds[i] >= 0 && i != INTHREAD && start_handler_thread(uffds[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The parent's descriptors refer to the parent's memory: drop them. */
+static int uffd_restart_in_child(void)
+{
+    close_all();
     pagemap_reopen_in_child();
     return bring_up();
 }

@@ -2,7 +2,9 @@
  * fault.c - what a fault means: find the region, fill the usermap page
  * that holds the address, wake the threads waiting on it.
  */
+#include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "cache.h"
 #include "engine.h"
@@ -36,13 +38,13 @@ static struct span page_around(const struct um_region *r, uintptr_t addr)
     return s;
 }
 
-static int fill(const struct um_region *r, struct span s)
+static int fill(const struct um_region *r, struct span s, bool write)
 {
     long placed;
 
     if (r->cache) {
         uint64_t off = region_offset_of(r, s.start);
-        int rc = cache_fill_for(r->cache, r, off, s.end - s.start);
+        int rc = cache_fill_for(r->cache, r, off, s.end - s.start, write);
         if (rc >= 0)
             readahead_on_fault(r, off & ~(uint64_t)(r->pool->cfg.page_size - 1));
         return rc < 0 ? rc : 0;
@@ -52,6 +54,24 @@ static int fill(const struct um_region *r, struct span s)
     if (placed < (long)(s.end - s.start))
         evict_unreserve(r->pool, s.end - s.start - (placed > 0 ? (uint64_t)placed : 0));
     return placed < 0 ? (int)placed : 0;
+}
+
+/* The usermap page around a fault may span mappings the kernel keeps
+ * apart (an mprotect of part of a region splits its VMA), and installing
+ * refuses to cross them: then the faulting system page alone is filled. */
+static int fill_around(const struct um_region *r, uintptr_t addr, struct span *s, bool write)
+{
+    uintptr_t sys = um_system_page();
+    int rc;
+
+    *s = page_around(r, addr);
+    rc = fill(r, *s, write);
+    if (rc == -ENOENT && s->end - s->start > sys) {
+        s->start = addr & ~(sys - 1);
+        s->end = s->start + sys;
+        rc = fill(r, *s, write);
+    }
+    return rc;
 }
 
 /*
@@ -109,7 +129,7 @@ static void count_fault(const struct um_region *r, uint64_t started)
     stat_add_latency(&r->mapping->counters, took);
 }
 
-void um_fault(uintptr_t addr, enum um_fault_kind kind)
+void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write)
 {
     uintptr_t sys = um_system_page();
     struct span wake = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
@@ -129,11 +149,14 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind)
     if (r) {
         struct um_mapping *outer = stat_attribute(r->mapping);
         struct span s = page_around(r, addr);
-        int rc = r->priv ? private_fault(r, s.start, s.end, kind) : fill(r, s);
+        int rc = r->priv ? private_fault(r, s.start, s.end, kind) : fill_around(r, addr, &s, write);
         /* A page that cannot be read must not leave its thread waiting:
-         * make the access fail as the kernel's would, with SIGBUS. */
-        if (rc < 0)
+         * make the access fail as the kernel's would, with SIGBUS, this
+         * once (the SIGBUS handler clears the mark). */
+        if (rc < 0) {
+            um_engine_catch_sigbus();
             um_engine->place_error((void *)wake.start, sys);
+        }
         else
             wake = s;
         count_fault(r, started);
@@ -148,6 +171,18 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind)
     /* Always wake, even for an address no longer mapped: the thread then
      * retries and meets what is there now (SIGSEGV for an unmapped one). */
     um_engine->wake((void *)wake.start, wake.end - wake.start);
+}
+
+bool um_fault_forget_error(uintptr_t addr)
+{
+    uintptr_t page = addr & ~(uintptr_t)(um_system_page() - 1);
+    bool ours;
+
+    um_lock_shared();
+    ours = region_find(addr) != NULL;
+    um_unlock();
+    /* Dropping the entry drops the mark; the memfd keeps its pages. */
+    return ours && madvise((void *)page, um_system_page(), MADV_DONTNEED) == 0;
 }
 
 /* Whether addr lies before the end of its file, rounded to a page: past
@@ -167,7 +202,8 @@ bool um_fault_in_thread(uintptr_t addr)
     r = region_find(addr);
     if (r && region_in_thread(r) && within_file(r, addr)) {
         struct um_mapping *outer = stat_attribute(r->mapping);
-        served = fill(r, page_around(r, addr)) == 0;
+        struct span s;
+        served = fill_around(r, addr, &s, false) == 0;
         if (served)
             count_fault(r, started);
         stat_attribute(outer);

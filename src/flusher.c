@@ -67,6 +67,11 @@ void flusher_kick(void)
     errno = saved;
 }
 
+bool flusher_running(void)
+{
+    return requests >= 0;
+}
+
 uint64_t flusher_passes(void)
 {
     return __atomic_load_n(&passes, __ATOMIC_ACQUIRE);

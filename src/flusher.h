@@ -9,11 +9,15 @@
 #ifndef USERMAP_FLUSHER_H
 #define USERMAP_FLUSHER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Starts the thread (at start-up, and again in a forked child).  0 or -1
  * with errno and a message. */
 int flusher_start(void);
+
+/* Whether flusher_start() succeeded (in this process). */
+bool flusher_running(void);
 
 /* Asks for a pass over every cache.  Async-signal-safe. */
 void flusher_kick(void);

@@ -34,7 +34,7 @@ const struct um_engine *um_engine;
 
 static pthread_rwlock_t library_lock;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool started;
+static bool started, lock_ready;
 static int start_errno;
 static char start_message[256];
 static size_t system_page;
@@ -142,12 +142,15 @@ const struct um_engine *um_start(void)
 
     if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
         return um_engine;
+    /* A failure is not remembered: what made it (no descriptor left, say)
+     * may be gone at the next call, which tries again. */
     pthread_mutex_lock(&start_lock);
-    if (!started && !start_errno) {
-        init_library_lock();
-        engine = um_engine_uffd_start();
-        if (engine && flusher_start() < 0)
-            engine = NULL;
+    if (!started) {
+        if (!lock_ready) {
+            init_library_lock();
+            lock_ready = true;
+        }
+        engine = flusher_running() || flusher_start() == 0 ? um_engine_uffd_start() : NULL;
         if (engine) {
             um_engine = engine;
             pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);

@@ -1,5 +1,6 @@
 /*
- * sigbus.c - the SIGBUS handler of in-thread pools.
+ * sigbus.c - the SIGBUS handler of in-thread pools, and of pages that
+ * could not be read.
  *
  * A missing page of an in-thread mapping raises SIGBUS in the thread that
  * touched it (UFFD_FEATURE_SIGBUS).  The handler fills the page and
@@ -42,6 +43,12 @@ static void on_sigbus(int sig, siginfo_t *info, void *context)
         errno = saved;
         return;
     }
+    /* A page usermap could not read is marked poisoned, so that the access
+     * fails; the mark goes now, so that the next access reads again, as
+     * the kernel's does after an I/O error, and the program sees the
+     * kernel's si_code for a failed read. */
+    if (info->si_code == BUS_MCEERR_AR && um_fault_forget_error((uintptr_t)info->si_addr))
+        info->si_code = BUS_ADRERR;
     pass_on(sig, info, context);
     errno = saved;
 }
