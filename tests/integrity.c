@@ -498,13 +498,16 @@ static uint8_t *full_model(size_t pg, int seed, size_t stored)
     return m;
 }
 
-enum { FULL_STORE_SIGBUS, FULL_ALLOCATED, FULL_MSYNC_RETRY, FULL_MUNMAP };
+enum { FULL_STORE_SIGBUS, FULL_STORE_SIGBUS_HERE, FULL_ALLOCATED, FULL_MSYNC_RETRY,
+       FULL_MUNMAP };
 
 /* FULL_STORE_SIGBUS (issue 7 case 1, scenario A): a sparse 16-page file,
  *   the filesystem filled, then 4 pages freed; a child stores into the 16
  *   pages in turn.  Kernel: pages 0-3 take the store, page 4 raises SIGBUS
  *   BUS_ADRERR (no space for it) and nothing is lost unnoticed: msync and
  *   munmap return 0, the file holds pages 0-3's bytes, zeros elsewhere.
+ * FULL_STORE_SIGBUS_HERE: the same, the stores made by the process itself
+ *   (its SIGBUS caught), no fork involved.
  * FULL_ALLOCATED (scenario B): the file is written out first, so its pages
  *   exist, then the filesystem is filled: stores to all 16 pages and msync
  *   succeed (kernel), and the file holds them.
@@ -526,10 +529,11 @@ static void full_fs_side(struct ctx *c, int mode)
         field(c, "make the file", "ok", "%s", errname(errno));
         return;
     }
-    if (mode == FULL_STORE_SIGBUS || mode == FULL_ALLOCATED) {
+    int sigbus = mode == FULL_STORE_SIGBUS || mode == FULL_STORE_SIGBUS_HERE;
+    if (sigbus || mode == FULL_ALLOCATED) {
         field(c, "filled the filesystem", "yes", "%s",
               fill_fs(filler, pg) >= 0 ? "yes" : "no");
-        if (mode == FULL_STORE_SIGBUS) {
+        if (sigbus) {
             struct stat st;
             stat(filler, &st);
             ret(c, "free 4 pages", truncate(filler, st.st_size - 4 * (off_t)pg), "0");
@@ -542,10 +546,13 @@ static void full_fs_side(struct ctx *c, int mode)
     struct pages a = {pg, FS_PAGES, 0x40};
     size_t stored = FS_PAGES;
     char want[96];
-    if (mode == FULL_STORE_SIGBUS) {
+    if (sigbus) {
         stored = 4;
         fmt_sigwant(want, sizeof want, SIGBUS, BUS_ADRERR, (long long)(4 * pg + 1));
-        in_child(c, "child stores into pages 0-15", want, p, store_pages, &a);
+        if (mode == FULL_STORE_SIGBUS)
+            in_child(c, "child stores into pages 0-15", want, p, store_pages, &a);
+        else
+            in_process(c, "stores into pages 0-15", want, p, store_pages, &a);
     } else {
         in_child(c, "child stores into pages 0-15", V(FS_PAGES), p, store_pages, &a);
     }
@@ -579,7 +586,8 @@ static void full_fs_after(struct ctx *c, int mode)
     char f[600];
     path_in(c, f, sizeof f, "f");
     uint8_t *model = full_model(c->pg, mode == FULL_ALLOCATED ? 3 : 0,
-                                mode == FULL_STORE_SIGBUS ? 4 : FS_PAGES);
+                                mode == FULL_STORE_SIGBUS ||
+                                        mode == FULL_STORE_SIGBUS_HERE ? 4 : FS_PAGES);
     want_path(c, "file after the process exited", f, model, FS_PAGES * c->pg);
     free(model);
 }
@@ -591,6 +599,7 @@ static void full_fs_cleanup(struct ctx *c) { umount_dir(c->dir); }
     static void full_side_##mode(struct ctx *c) { full_fs_side(c, mode); }   \
     static void full_after_##mode(struct ctx *c) { full_fs_after(c, mode); }
 FULL_CASE(FULL_STORE_SIGBUS)
+FULL_CASE(FULL_STORE_SIGBUS_HERE)
 FULL_CASE(FULL_ALLOCATED)
 FULL_CASE(FULL_MSYNC_RETRY)
 FULL_CASE(FULL_MUNMAP)
@@ -897,6 +906,8 @@ static const struct testcase cases[] = {
     /* case 1 */
     {"full_fs_store_sigbus", full_side_FULL_STORE_SIGBUS, full_fs_prepare,
      full_after_FULL_STORE_SIGBUS, full_fs_cleanup, NULL, NULL},
+    {"full_fs_store_sigbus_in_process", full_side_FULL_STORE_SIGBUS_HERE,
+     full_fs_prepare, full_after_FULL_STORE_SIGBUS_HERE, full_fs_cleanup, NULL, NULL},
     {"full_fs_allocated_file", full_side_FULL_ALLOCATED, full_fs_prepare,
      full_after_FULL_ALLOCATED, full_fs_cleanup, NULL, NULL},
     {"full_fs_msync_then_free_space", full_side_FULL_MSYNC_RETRY, full_fs_prepare,
