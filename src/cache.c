@@ -125,7 +125,10 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
     pthread_mutex_init(&c->wb_lock, NULL);
     c->dirty.fd = -1;
     if (!anonymous) {
-        int rc = dirty_init(&c->dirty, c->page_size);
+        /* Tracked per system page, as the kernel's: a usermap page of
+         * which a mapping wrote one system page must not write the others
+         * back, which may be older than the file's. */
+        int rc = dirty_init(&c->dirty, um_system_page());
         if (rc < 0) {
             um_fail(-rc, "cannot make the dirty map of a page cache: %s", strerror(-rc));
             goto fail;
@@ -216,6 +219,20 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
     return 0;
 }
 
+/*
+ * A new mapping of a file someone changed since the cache last agreed
+ * with it (a write(2) that usermap did not see): the clean pages go, so
+ * that the mapping shows the file as it is now, as a mapping made after
+ * the write must.  Dirty pages stay: they hold writes not yet saved.
+ */
+static void follow_file_change(struct um_cache *c, const struct stat *st)
+{
+    uint64_t now = um_store_stamp(st);
+
+    if (__atomic_exchange_n(&c->stamp, now, __ATOMIC_ACQ_REL) != now)
+        cache_invalidate(c, 0, cache_end(c));
+}
+
 int cache_follow_file(const struct stat *st)
 {
     for (struct um_cache *c = caches; c; c = c->next)
@@ -234,6 +251,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
     if (c) {
         if (follow_file_size(c, (uint64_t)st->st_size) < 0)
             return NULL;
+        follow_file_change(c, st);
         c->refs++;
     } else {
         c = new_cache(pool, "file", (uint64_t)st->st_size, false);
@@ -242,6 +260,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         created = true;
         c->dev = st->st_dev;
         c->ino = st->st_ino;
+        c->stamp = um_store_stamp(st);
         c->store = um_store_file_open(fd);
         if (!c->store) {
             um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));

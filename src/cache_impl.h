@@ -29,6 +29,8 @@ struct um_cache {
     ino_t ino;
     int memfd;                  /* the pages */
     uint64_t size;              /* the file's size: the end of write-back */
+    uint64_t stamp;             /* the store's stamp when the cache last agreed
+                                 * with it (made, or written back); atomic */
     size_t page_size;           /* unit of fill and write-back */
     char *window;               /* library-only mapping of the memfd */
     size_t window_len;

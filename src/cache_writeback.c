@@ -134,6 +134,17 @@ static int write_present(struct um_cache *c, char *buf, uint64_t off, size_t n)
     return rc;
 }
 
+/* Bytes stored past the end of the file in its last page read as zeros
+ * once the page was written back, on filesystems whose kernel mapping
+ * does so (store.h). */
+static void clear_past_end(struct um_cache *c)
+{
+    uint64_t end = round_up(c->size, um_system_page());
+
+    if (c->store->clears_past_end && end > c->size && end <= c->window_len)
+        memset(c->window + c->size, 0, (size_t)(end - c->size));
+}
+
 static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
 {
     bool waited;
@@ -144,6 +155,8 @@ static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
     for (size_t i = 0; i < present.n && rc == 0; i++)
         rc = write_present(c, buf, present.v[i].start,
                            (size_t)(present.v[i].end - present.v[i].start));
+    if (rc == 0 && present.n && present.v[present.n - 1].end == c->size)
+        clear_past_end(c);
     ranges_free(&present);
     cache_unclaim(c, slot);
     return rc;
@@ -173,7 +186,7 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
 int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
     struct um_ranges taken = { 0 };
-    int64_t size;
+    uint64_t size = 0, stamp = 0;
     int rc = 0;
 
     if (!cache_has_store_writes(c))
@@ -182,21 +195,25 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
     um_lock_shared();
     rc = cache_collect(c, lo, hi);
     um_unlock();
-    size = rc < 0 ? rc : c->store->ops->size(c->store);
-    if (size < 0) {
-        rc = (int)size;
-    } else {
+    if (rc == 0)
+        rc = c->store->ops->stat(c->store, &size, &stamp);
+    if (rc == 0) {
         /* Pages the file no longer reaches are gone, as the kernel's are
          * after a truncation: written nowhere. */
-        dirty_forget_from(&c->dirty, (uint64_t)size, hi);
-        dirty_take(&c->dirty, lo, hi < (uint64_t)size ? hi : (uint64_t)size, &taken);
+        dirty_forget_from(&c->dirty, size, hi);
+        dirty_take(&c->dirty, lo, hi < size ? hi : size, &taken);
         rc = taken.error;
         for (size_t i = 0; i < taken.n; i++) {
-            int err = write_taken(c, taken.v[i].start, taken.v[i].end, (uint64_t)size);
+            int err = write_taken(c, taken.v[i].start, taken.v[i].end, size);
             if (err < 0 && rc == 0)
                 rc = err;
         }
     }
+    /* Our own writes change the file's stamp: if the cache agreed with
+     * the file before them, it still does. */
+    if (rc == 0 && taken.n && __atomic_load_n(&c->stamp, __ATOMIC_ACQUIRE) == stamp &&
+        c->store->ops->stat(c->store, &size, &stamp) == 0)
+        __atomic_store_n(&c->stamp, stamp, __ATOMIC_RELEASE);
     ranges_free(&taken);
     pthread_mutex_unlock(&c->wb_lock);
     return rc;

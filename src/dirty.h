@@ -2,7 +2,7 @@
  * dirty.h - which pages of a cache hold writes the store has not yet
  * accepted, in memory that every process sharing the cache sees.
  *
- * Two bits per usermap page:
+ * Two bits per system page (the unit the page tables report writes in):
  *   dirty      written through a mapping since it was last taken for
  *              write-back (marked before or when the write is seen);
  *   writeback  taken by a write-back that has not finished: its bytes are
@@ -28,17 +28,17 @@
 
 struct um_dirty {
     uint64_t *words;        /* pairs: dirty bits, writeback bits of 64 pages */
-    uint64_t pages;         /* capacity, in usermap pages */
+    uint64_t pages;         /* capacity, in pages */
     uint64_t map_len;
-    unsigned page_shift;    /* log2 of the usermap page size */
+    unsigned page_shift;    /* log2 of the page size */
     int fd;
 };
 
-/* 0, or -errno. */
+/* A map of pages of page_size bytes.  0, or -errno. */
 int dirty_init(struct um_dirty *d, uint64_t page_size);
 void dirty_destroy(struct um_dirty *d);
 
-/* Marks the usermap pages covering the bytes [lo, hi) dirty. */
+/* Marks the pages covering the bytes [lo, hi) dirty. */
 void dirty_mark(struct um_dirty *d, uint64_t lo, uint64_t hi);
 
 /* Whether any page covering [lo, hi) is dirty or being written back. */
@@ -46,7 +46,7 @@ bool dirty_busy(const struct um_dirty *d, uint64_t lo, uint64_t hi);
 
 /*
  * Write-back takes the dirty pages of [lo, hi): each turns from dirty to
- * writeback, and its byte range (whole usermap pages) goes into out.
+ * writeback, and its byte range (whole pages) goes into out.
  */
 void dirty_take(struct um_dirty *d, uint64_t lo, uint64_t hi, struct um_ranges *out);
 

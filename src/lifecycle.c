@@ -78,22 +78,50 @@ void um_unlock(void)
     pthread_rwlock_unlock(&library_lock);
 }
 
-static bool forked_child;
+static bool forked;
 
-bool um_in_forked_child(void)
+bool um_has_forked(void)
 {
-    return forked_child;
+    return forked;
 }
 
+static int collect_region(void *arg, const struct um_region *r)
+{
+    (void)arg;
+    if (region_writes_back(r))
+        cache_collect(r->cache, r->offset, region_offset_of(r, r->end));
+    return 0;
+}
+
+/* The dirty map learns what the page tables know, before there are two
+ * processes whose page tables no one else can read. */
 static void before_fork(void)
 {
     um_lock_exclusive();
+    region_for_each(collect_region, NULL);
     private_before_fork();
+}
+
+/* After its first fork, the parent's writes are tracked synchronously
+ * too: the child may drop clean pages (MS_INVALIDATE) or write back, and
+ * can only know what the dirty map says. */
+static int track_in_sync(void *arg, const struct um_region *r)
+{
+    (void)arg;
+    if (region_writes_back(r)) {
+        um_engine->unwatch((void *)r->start, r->end - r->start);
+        region_watch(r);
+    }
+    return 0;
 }
 
 static void after_fork_in_parent(void)
 {
     private_after_fork(false);
+    if (!forked) {
+        forked = true;
+        region_for_each(track_in_sync, NULL);
+    }
     um_unlock();
 }
 
@@ -120,7 +148,7 @@ static int unmap_region(void *arg, const struct um_region *r)
 static void after_fork_in_child(void)
 {
     init_library_lock();
-    forked_child = true;
+    forked = true;
     pool_reset_all_in_child();
     private_after_fork(true);
     if (um_engine->restart_in_child() < 0 || flusher_start() < 0 || cache_rewatch_all() < 0 ||

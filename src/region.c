@@ -30,7 +30,7 @@ enum um_tracking region_tracking(const struct um_region *r)
         return UM_TRACK_SYNC;
     if (!region_writes_back(r))
         return UM_TRACK_NONE;
-    return r->pool->cfg.memory_limit || um_in_forked_child() ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
+    return r->pool->cfg.memory_limit || um_has_forked() ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
 }
 
 /* A mapping that writes back in a pool with a limit, or owns private

@@ -8,6 +8,7 @@
 #ifndef USERMAP_STORE_H
 #define USERMAP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,9 +25,10 @@ struct um_store_ops {
     int (*write)(struct um_store *s, const void *buf, size_t len, uint64_t off);
     /* Makes written data durable.  Returns 0 or -errno. */
     int (*sync)(struct um_store *s);
-    /* The store's size now, in bytes, or -errno.  Write-back never writes
-     * past it: someone may have truncated the file. */
-    int64_t (*size)(struct um_store *s);
+    /* The store's size now, in bytes (write-back never writes past it:
+     * someone may have truncated the file), and a stamp that changes
+     * whenever its bytes do (a file's ctime, in ns).  0 or -errno. */
+    int (*stat)(struct um_store *s, uint64_t *size, uint64_t *stamp);
     /* Reserves room for [off, off+len) without changing the size, so that
      * a later write of those bytes cannot fail for want of space.  0 or
      * -errno (-ENOSPC, -EDQUOT; -EOPNOTSUPP where the store cannot). */
@@ -38,6 +40,10 @@ struct um_store_ops {
 struct um_store {
     const struct um_store_ops *ops;
     const char *name;           /* for error messages: a path or "anonymous" */
+    /* Writing the last page of the file back clears the bytes past its
+     * end in memory, as the kernel does for block filesystems (ext4, xfs;
+     * not tmpfs, whose pages are the file). */
+    bool clears_past_end;
 };
 
 /*
@@ -51,6 +57,11 @@ struct um_store *um_store_file_open(int fd);
  * Returns 0 or -errno.
  */
 int um_store_file_allow_write(struct um_store *s, int fd);
+
+struct stat;
+
+/* The stamp a file store's stat() gives for a file fstat described. */
+uint64_t um_store_stamp(const struct stat *st);
 
 /* The store of anonymous memory: reads zeros, accepts no writes. */
 struct um_store *um_store_zero(void);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -70,11 +72,20 @@ static int file_sync(struct um_store *s)
     return fsync(fd) == 0 ? 0 : -errno;
 }
 
-static int64_t file_size(struct um_store *s)
+static int file_stat(struct um_store *s, uint64_t *size, uint64_t *stamp)
 {
     struct stat st;
 
-    return fstat(to_file(s)->read_fd, &st) == 0 ? (int64_t)st.st_size : -errno;
+    if (fstat(to_file(s)->read_fd, &st) < 0)
+        return -errno;
+    *size = (uint64_t)st.st_size;
+    *stamp = um_store_stamp(&st);
+    return 0;
+}
+
+uint64_t um_store_stamp(const struct stat *st)
+{
+    return (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec;
 }
 
 /* Blocks already there cost the filesystem a lookup, not space. */
@@ -105,7 +116,7 @@ static const struct um_store_ops file_ops = {
     .read = file_read,
     .write = file_write,
     .sync = file_sync,
-    .size = file_size,
+    .stat = file_stat,
     .reserve = file_reserve,
     .close = file_close,
 };
@@ -123,6 +134,15 @@ static void describe_fd(int fd, char *out, size_t size)
     out[n < (ssize_t)size ? n : (ssize_t)size - 1] = '\0';
 }
 
+/* Whether the file lives in memory (tmpfs, ramfs), where the kernel's
+ * mapping is the file itself and nothing is ever written back. */
+static bool keeps_pages_in_memory(int fd)
+{
+    struct statfs fs;
+
+    return fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+}
+
 struct um_store *um_store_file_open(int fd)
 {
     struct file_store *f = calloc(1, sizeof(*f));
@@ -136,6 +156,7 @@ struct um_store *um_store_file_open(int fd)
     }
     f->write_fd = -1;
     f->base.ops = &file_ops;
+    f->base.clears_past_end = !keeps_pages_in_memory(fd);
     describe_fd(fd, f->path, sizeof(f->path));
     f->base.name = f->path;
     return &f->base;
