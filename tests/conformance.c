@@ -65,12 +65,23 @@ struct ops {
     int (*msync)(void *, size_t, int);
     int (*mprotect)(void *, size_t, int);
     int (*madvise)(void *, size_t, int);
+    /* usermap's side calls um_ftruncate, as a program built with
+     * usermap_redirect.h does; pread/pwrite are the syscalls on both sides */
+    int (*ftruncate)(int, off_t);
 };
 
+/* Built against a library older than um_ftruncate (only to show that the
+ * integrity scenarios fail on old code): the kernel's ftruncate instead. */
+#ifdef CONFORMANCE_NO_UM_FTRUNCATE
+#define UM_FTRUNCATE ftruncate
+#else
+#define UM_FTRUNCATE um_ftruncate
+#endif
+
 static const struct ops kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
-                                      madvise};
+                                      madvise, ftruncate};
 static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                       um_mprotect, um_madvise};
+                                       um_mprotect, um_madvise, UM_FTRUNCATE};
 
 /* ================================================================== */
 /* Outcomes                                                           */
@@ -2819,6 +2830,209 @@ static void sc_madvise_matrix(struct t *t, intptr_t arg)
 }
 
 /* ================================================================== */
+/* Scenarios: integrity (issue 7: never a stale byte, never a dropped  */
+/* one).  The cases that need root, a full disk, a failing device, an  */
+/* fd limit or a deadlock watchdog are in tests/integrity.c.           */
+
+/* Child that only exits, as the child of system() or popen() does. */
+static long long only_exit_child(void *arg)
+{
+    (void)arg;
+    return 0; /* spawn() reports and _exit()s */
+}
+
+/* Issue 7 case 3: after a fork whose child only exits, the parent's own
+ * pwrite stays in the file, and msync(MS_SYNC|MS_INVALIDATE) shows it in
+ * the mapping.  Kernel: BBBB in the file and the mapping.  With DIRTY the
+ * parent has also written page 1 before the fork (that byte stays too). */
+static void sc_fork_then_pwrite(struct t *t, intptr_t dirty)
+{
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    field(t, "byte 0 (read before the fork)", X(m.file[0]), "%02x", m.p[0]);
+    if (dirty)
+        poke(&m, t->pg + 7);
+    reap(t, "child that only exits", spawn(t, m.p, only_exit_child, NULL, NULL),
+         V(0));
+    ret(t, "pwrite BBBB at 0", pwrite(m.fd, "BBBB", 4, 0), "4");
+    for (size_t i = 0; i < 4; i++)
+        model_set(&m, i, 'B');
+    ret(t, "msync MS_SYNC|MS_INVALIDATE",
+        t->ops->msync(m.p, m.len, MS_SYNC | MS_INVALIDATE), "0");
+    check_file(t, "file after msync", &m);
+    field(t, "mapping bytes 0-3", "BBBB", "%.4s", (const char *)m.p);
+    check_mapping(t, "mapping after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { CS_UNDERSCORE_EXIT, CS_EXIT };
+
+/* Child of sc_child_stores: store 0xC0.. into the parent's mapping, then
+ * _exit(0) (spawn's way) or exit(0) (atexit handlers and destructors). */
+static long long store_then_exit_child(void *arg)
+{
+    struct fork_args *a = arg;
+    for (size_t i = 0; i < 3; i++)
+        a->p[i * a->pg + i + 1] = (uint8_t)(0xC0 + i);
+    if (a->do_munmap) { /* here: exit normally */
+        child_report(0);
+        exit(0);
+    }
+    return 0;
+}
+
+/* Issue 7 case 3: a child stores into the shared mapping it inherited and
+ * exits; the parent, after waitpid, sees the bytes, msyncs and munmaps.
+ * Kernel: the child's bytes are in the file after the msync and after. */
+static void sc_child_stores(struct t *t, intptr_t mode)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    field(t, "byte 0 (read before the fork)", X(m.file[0]), "%02x", m.p[0]);
+    struct fork_args a = {m.p, pg, NULL, t->ops, m.path, mode == CS_EXIT};
+    reap(t, "child", spawn(t, m.p, store_then_exit_child, &a, NULL), V(0));
+    for (size_t i = 0; i < 3; i++)
+        model_set(&m, i * pg + i + 1, (uint8_t)(0xC0 + i));
+    check_mapping(t, "parent sees the child's bytes", &m);
+    ret(t, "msync MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Issue 7 case 4: p[0]='S'; msync(MS_SYNC); pwrite(fd,"P",1,0);
+ * msync(MS_INVALIDATE).  Kernel: the mapping reads P, and the file keeps
+ * P after munmap (a page written back is clean: nothing writes S again). */
+static void sc_msync_pwrite_invalidate(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+    m.p[0] = 'S';
+    model_set(&m, 0, 'S');
+    ret(t, "msync MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    ret(t, "pwrite P at 0", pwrite(m.fd, "P", 1, 0), "1");
+    model_set(&m, 0, 'P');
+    ret(t, "msync MS_INVALIDATE", t->ops->msync(m.p, m.len, MS_INVALIDATE), "0");
+    field(t, "mapping byte 0", "P", "%c", m.p[0]);
+    check_mapping(t, "mapping after MS_INVALIDATE", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Issue 7 case 5: dirty pages 0 and 2 of a 4-page shared mapping, then
+ * ftruncate to 1 page.  Kernel: SIGBUS BUS_ADRERR on pages 1-3 (loads and
+ * stores), page 0 keeps its byte, and the file stays 1 page long through
+ * msync and munmap: nothing is written past the new end. */
+static void sc_truncate_dirty(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    poke(&m, 10);
+    poke(&m, 2 * pg + 20);
+    ret(t, "ftruncate to 1 page", t->ops->ftruncate(m.fd, (off_t)pg), "0");
+    m.fsize = pg;
+    want_size(t, "file size after ftruncate", m.fd, pg);
+    want_fault(t, "load from page 2 (dirty)", m.p, 2 * pg + 20, READ, SIGBUS,
+               BUS_ADRERR);
+    want_fault(t, "store to page 1", m.p, pg + 5, WRITE, SIGBUS, BUS_ADRERR);
+    want_fault(t, "load from page 3", m.p, 3 * pg + 1, READ, SIGBUS, BUS_ADRERR);
+    want_bytes(t, "page 0", m.p, m.now, pg);
+    ret(t, "msync MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    want_size(t, "file size after msync", m.fd, pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Issue 7 case 5: shrink a 4-page shared mapping's file to a partial page
+ * (1 page + 904 bytes: 5000 with 4 KiB pages), then grow it back.
+ * Kernel: past the new end the partial page reads zeros (also a byte the
+ * mapping wrote there), the pages past it SIGBUS; grown back, everything
+ * past the cut reads zeros, in the mapping and in the file. */
+static void sc_truncate_partial_grow(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg, cut = pg + 904, len = 4 * pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    poke(&m, 10);
+    poke(&m, pg + 100);  /* before the cut */
+    poke(&m, pg + 2000); /* after it, same page */
+    poke(&m, 3 * pg + 1);
+    ret(t, "ftruncate to 1 page + 904", t->ops->ftruncate(m.fd, (off_t)cut), "0");
+    for (size_t x = cut; x < len; x++)
+        m.now[x] = m.file[x] = 0;
+    field(t, "byte at the new end", "00", "%02x", m.p[cut]);
+    field(t, "byte written past the new end", "00", "%02x", m.p[pg + 2000]);
+    field(t, "last byte of the partial page", "00", "%02x", m.p[2 * pg - 1]);
+    want_bytes(t, "pages 0-1 up to the new end", m.p, m.now, cut);
+    want_fault(t, "load from page 2", m.p, 2 * pg + 1, READ, SIGBUS, BUS_ADRERR);
+    want_size(t, "file size after shrinking", m.fd, cut);
+    ret(t, "ftruncate to 4 pages", t->ops->ftruncate(m.fd, (off_t)len), "0");
+    m.fsize = len;
+    check_mapping(t, "mapping after growing back", &m);
+    ret(t, "msync MS_SYNC", t->ops->msync(m.p, m.len, MS_SYNC), "0");
+    check_file(t, "file after msync", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Children of sc_mprotect_one_page: load (or store the byte it holds, so
+ * nothing changes) byte 5 of every page (stores skip page 1). */
+static long long load_pages_child(void *arg)
+{
+    struct fork_args *a = arg;
+    long long sum = 0;
+    for (size_t i = 0; i < 16; i++)
+        sum += ((volatile uint8_t *)a->p)[i * a->pg + 5];
+    return sum;
+}
+
+static long long store_pages_child(void *arg)
+{
+    struct fork_args *a = arg;
+    long long n = 0;
+    for (size_t i = 0; i < 16; i++)
+        if (i != 1) {
+            volatile uint8_t *b = a->p + i * a->pg + 5;
+            *b = *b;
+            n++;
+        }
+    return n;
+}
+
+/* Issue 7 case 6 (fails with USERMAP_PAGE_SIZE=65536 on old code): 16
+ * system pages RW, mprotect(p + 1 page, 1 page, PROT_READ).  Kernel: loads
+ * of pages 0-15 read the bytes (zeros when anonymous), stores to the pages
+ * other than 1 work, a store to page 1 is SIGSEGV SEGV_ACCERR. */
+static void sc_mprotect_one_page(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, k, 16, RW);
+    ret(t, "mprotect page 1 PROT_READ", t->ops->mprotect(m.p + pg, pg, PROT_READ),
+        "0");
+    long long sum = 0;
+    for (size_t i = 0; i < 16; i++)
+        sum += m.now[i * pg + 5];
+    struct fork_args a = {m.p, pg, NULL, t->ops, NULL, 0};
+    reap(t, "loads of pages 0-15", spawn(t, m.p, load_pages_child, &a, NULL),
+         V(sum));
+    reap(t, "stores to pages 0, 2-15", spawn(t, m.p, store_pages_child, &a, NULL),
+         V(15));
+    want_fault(t, "store to page 1", m.p, pg + 5, WRITE, SIGSEGV, SEGV_ACCERR);
+    want_access(t, "load from page 1", m.p, pg + 5, READ, m.now[pg + 5]);
+    check_mapping(t, "bytes in the parent", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
 /* The table                                                           */
 
 typedef void (*scenario_fn)(struct t *, intptr_t);
@@ -2829,17 +3043,22 @@ struct scenario {
     intptr_t arg;
     int usermap_only;
     int needs_free_holes;   /* expects a range it unmapped to stay unmapped */
+    const char *env;        /* "NAME=VALUE" set in each side's process before
+                             * its first usermap call (NULL: none) */
 };
 
-#define S(name, fn, arg) {name, fn, (intptr_t)(arg), 0, 0}
-#define U(name, fn) {name, fn, 0, 1, 0}
+#define S(name, fn, arg) {name, fn, (intptr_t)(arg), 0, 0, NULL}
+#define U(name, fn) {name, fn, 0, 1, 0, NULL}
 /* A scenario that unmaps a range and then expects the address space there
  * to stay empty (SIGSEGV on access, ENOMEM from msync, MAP_FIXED_NOREPLACE
  * succeeding).  Under AddressSanitizer that cannot hold: its runtime maps
  * its own bookkeeping wherever the kernel finds room, holes included (for
  * instance for the threads the library starts in a forked child).  Such
  * scenarios are reported as skipped in sanitizer builds only. */
-#define S_HOLE(name, fn, arg) {name, fn, (intptr_t)(arg), 0, 1}
+#define S_HOLE(name, fn, arg) {name, fn, (intptr_t)(arg), 0, 1, NULL}
+/* A scenario run with one more variable in the environment of both sides
+ * (the kernel's side ignores it), e.g. a memory limit. */
+#define S_ENV(name, fn, arg, env) {name, fn, (intptr_t)(arg), 0, 0, env}
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HOLES_STAY_FREE 0
@@ -2998,6 +3217,24 @@ static const struct scenario scenarios[] = {
     /* large */
     S("sparse_64g_shared", sc_sparse_64g, 0),
     /* errno order: matrices of argument combinations */
+    /* integrity (issue 7) */
+    S("integrity_fork_exit_then_pwrite", sc_fork_then_pwrite, 0),
+    S("integrity_fork_exit_then_pwrite_dirty", sc_fork_then_pwrite, 1),
+    S_ENV("integrity_fork_exit_then_pwrite_budget_256k", sc_fork_then_pwrite, 1,
+          "USERMAP_MEMORY_LIMIT=256K"),
+    S("integrity_child_stores_underscore_exit_parent_msyncs", sc_child_stores,
+      CS_UNDERSCORE_EXIT),
+    S("integrity_child_stores_exit_parent_msyncs", sc_child_stores, CS_EXIT),
+    S("integrity_msync_pwrite_invalidate", sc_msync_pwrite_invalidate, 0),
+    S_ENV("integrity_msync_pwrite_invalidate_budget_256k", sc_msync_pwrite_invalidate,
+          0, "USERMAP_MEMORY_LIMIT=256K"),
+    S("integrity_truncate_dirty_page", sc_truncate_dirty, 0),
+    S_ENV("integrity_truncate_dirty_page_budget_256k", sc_truncate_dirty, 0,
+          "USERMAP_MEMORY_LIMIT=256K"),
+    S("integrity_truncate_partial_then_grow", sc_truncate_partial_grow, 0),
+    S("integrity_mprotect_one_page_anon_private", sc_mprotect_one_page, K_ANON_PRIVATE),
+    S("integrity_mprotect_one_page_file_private", sc_mprotect_one_page, K_FILE_PRIVATE),
+    S("integrity_mprotect_one_page_file_shared", sc_mprotect_one_page, K_FILE_SHARED),
     S("errno_mmap_null", sc_mmap_matrix, MA_NULL),
     S("errno_mmap_hint_unaligned", sc_mmap_matrix, MA_HINT_UNALIGNED),
     S("errno_mmap_fixed", sc_mmap_matrix, MA_FIXED),
@@ -3060,6 +3297,8 @@ static void run_side(const struct scenario *s, const struct ops *ops,
         t.pg = g_pg;
         t.dir = g_dir;
         alarm(SIDE_TIMEOUT);
+        if (s->env)
+            putenv((char *)s->env);
         if (setjmp(t.stop) == 0)
             s->fn(&t, s->arg);
         cleanup(&t);
