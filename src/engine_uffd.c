@@ -338,8 +338,17 @@ static int uffd_place_error(void *dst, size_t len)
         .range = { .start = (uintptr_t)dst, .len = len },
         .mode = UFFDIO_POISON_MODE_DONTWAKE,
     };
+    struct uffdio_writeprotect unprotect = {
+        .range = { .start = (uintptr_t)dst, .len = len },
+        .mode = UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
+    };
     int err = ENOTSUP;
 
+    /* A write-protect marker would keep the poison out (EEXIST): clear
+     * it first; the SIGBUS handler protects the page again. */
+    for (int i = 0; i < INSTANCES; i++)
+        if (uffds[i] >= 0)
+            ioctl(uffds[i], UFFDIO_WRITEPROTECT, &unprotect);
     for (int i = 0; i < INSTANCES; i++) {
         if (uffds[i] < 0 || !(features[i] & UFFD_FEATURE_POISON))
             continue;

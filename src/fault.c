@@ -121,6 +121,47 @@ static bool serve_write(const struct um_region *r, uintptr_t addr)
     return let_through;
 }
 
+/*
+ * Pages marked failed (place_error), so that the SIGBUS handler knows
+ * which marks are usermap's to clear.  A fixed set of slots, changed with
+ * atomics: the handler may run in any thread at any time.  When full, the
+ * oldest mark simply stays until the handler meets it.
+ */
+#define ERROR_SLOTS 64
+static uintptr_t error_pages[ERROR_SLOTS];
+
+static void note_error(uintptr_t page)
+{
+    for (int i = 0; i < ERROR_SLOTS; i++) {
+        uintptr_t none = 0;
+        if (__atomic_load_n(&error_pages[i], __ATOMIC_ACQUIRE) == page ||
+            __atomic_compare_exchange_n(&error_pages[i], &none, page, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return;
+    }
+}
+
+static bool take_error(uintptr_t page)
+{
+    for (int i = 0; i < ERROR_SLOTS; i++) {
+        uintptr_t want = page;
+        if (__atomic_compare_exchange_n(&error_pages[i], &want, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
+}
+
+/* Marks the page failed: the access that faulted gets SIGBUS (as the
+ * kernel's after a read error), and usermap's handler is there to clear
+ * the mark then, so that the next access reads again. */
+static void fail_page(uintptr_t page)
+{
+    um_engine_catch_sigbus();
+    note_error(page);
+    um_engine->place_error((void *)page, um_system_page());
+}
+
 /* Counted under the lock: the region keeps its pool and mapping alive. */
 static void count_fault(const struct um_region *r, uint64_t started)
 {
@@ -155,10 +196,8 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write)
         /* A page that cannot be read must not leave its thread waiting:
          * make the access fail as the kernel's would, with SIGBUS, this
          * once (the SIGBUS handler clears the mark). */
-        if (rc < 0) {
-            um_engine_catch_sigbus();
-            um_engine->place_error((void *)wake.start, sys);
-        }
+        if (rc < 0)
+            fail_page(wake.start);
         else
             wake = s;
         count_fault(r, started);
@@ -194,13 +233,20 @@ int um_fault_populate(const struct um_region *r, uintptr_t start, uintptr_t end)
 bool um_fault_forget_error(uintptr_t addr)
 {
     uintptr_t page = addr & ~(uintptr_t)(um_system_page() - 1);
-    bool ours;
+    struct um_region *r;
 
+    if (!take_error(page))
+        return false;
     um_lock_shared();
-    ours = region_find(addr) != NULL;
+    r = region_find(addr);
+    /* Dropping the entry drops the mark; the memfd keeps its pages.  A
+     * tracked page is protected again, so that its first write after
+     * the refill is seen. */
+    if (r && madvise((void *)page, um_system_page(), MADV_DONTNEED) == 0 &&
+        region_tracking(r) != UM_TRACK_NONE)
+        um_engine->protect((void *)page, um_system_page());
     um_unlock();
-    /* Dropping the entry drops the mark; the memfd keeps its pages. */
-    return ours && madvise((void *)page, um_system_page(), MADV_DONTNEED) == 0;
+    return true;
 }
 
 /* Whether addr lies before the end of its file, rounded to a page: past

@@ -21,7 +21,6 @@
 
 static struct sigaction previous;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool installed;
 
 static void pass_on(int sig, siginfo_t *info, void *context)
 {
@@ -47,29 +46,33 @@ static void on_sigbus(int sig, siginfo_t *info, void *context)
      * fails; the mark goes now, so that the next access reads again, as
      * the kernel's does after an I/O error, and the program sees the
      * kernel's si_code for a failed read. */
-    if (info->si_code == BUS_MCEERR_AR && um_fault_forget_error((uintptr_t)info->si_addr))
+    if ((info->si_code == BUS_ADRERR || info->si_code == BUS_MCEERR_AR) &&
+        um_fault_forget_error((uintptr_t)info->si_addr))
         info->si_code = BUS_ADRERR;
     pass_on(sig, info, context);
     errno = saved;
 }
 
+/* Installs on_sigbus unless it is the handler now.  A program may have
+ * replaced it since (and put it back, or not): what it installed becomes
+ * the handler to pass signals on to. */
 int um_engine_catch_sigbus(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, now;
     int rc = 0;
 
     pthread_mutex_lock(&install_lock);
-    if (!installed) {
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_sigaction = on_sigbus;
-        sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGBUS, &sa, &previous) < 0)
-            rc = um_fail(errno, "cannot install the SIGBUS handler of in-thread faults: %s",
-                         strerror(errno));
-        else
-            installed = true;
+    if (sigaction(SIGBUS, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+        now.sa_sigaction == on_sigbus) {
+        pthread_mutex_unlock(&install_lock);
+        return 0;
     }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &previous) < 0)
+        rc = um_fail(errno, "cannot install usermap's SIGBUS handler: %s", strerror(errno));
     pthread_mutex_unlock(&install_lock);
     return rc;
 }
