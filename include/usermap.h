@@ -145,10 +145,11 @@ enum um_policy {
  * limits: a system call that touches a page not yet filled (read(2) into it,
  * write(2) from it) fails with EFAULT instead of waiting, and the program
  * must not block SIGBUS, nor replace usermap's SIGBUS handler without
- * calling the previous one.  In a pool with a memory limit, MAP_SHARED
- * mappings of files open for writing are served by the handler thread even
- * in this mode: evicting their pages safely takes synchronous write
- * faults, which only the handler can take.
+ * calling the previous one.  MAP_SHARED mappings of files open for
+ * writing are served by the handler thread even in this mode: the first
+ * write to each page faults synchronously (it reserves the page's room in
+ * the file and records it dirty before it lands), which only the handler
+ * can serve.
  */
 enum um_fault_mode {
     UM_FAULTS_HANDLER = 0,

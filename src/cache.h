@@ -116,6 +116,11 @@ struct um_readahead *cache_readahead(struct um_cache *c);
  * again, so that later writes are seen too.  0 or -errno. */
 int cache_collect(struct um_cache *c, uint64_t lo, uint64_t hi);
 
+/* Reserves room in the store for [start, end) (a first write comes):
+ * 0, or -ENOSPC / -EDQUOT when the store is full (the kernel's SIGBUS).
+ * Other failures (a store that cannot reserve) count as success. */
+int cache_reserve(struct um_cache *c, uint64_t start, uint64_t end);
+
 /* Marks [off, off+len) dirty: a first write is about to land there. */
 void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len);
 

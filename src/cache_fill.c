@@ -167,31 +167,6 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
     return filled;
 }
 
-/*
- * Space is reserved where the kernel reserves it: when a page of a file
- * some mapping may write comes in, the store keeps room for it (the
- * kernel reserves at the first write, page_mkwrite), so that its
- * write-back cannot fail for want of space.  Without room, a write fault
- * fails (SIGBUS, as the kernel's); a read goes on, and a later write-back
- * that fails leaves the page dirty and says so.
- */
-static int reserve_room(struct um_cache *c, uint64_t start, uint64_t end, bool write)
-{
-    int rc;
-
-    /* Only for a write fault: fallocate takes the file's lock, which a
-     * system call faulting on a read of a mapping of the same file may
-     * hold (write(2) from it), and a read-ahead fill must never wait. */
-    if (!write || !cache_has_store_writes(c) || !c->store->ops->reserve)
-        return 0;
-    if (end > c->size)
-        end = c->size;
-    if (start >= end)
-        return 0;
-    rc = c->store->ops->reserve(c->store, start, end - start);
-    return rc == -ENOSPC || rc == -EDQUOT ? rc : 0;
-}
-
 static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
                       const struct um_region *via, bool write)
 {
@@ -205,7 +180,7 @@ static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetc
 
     if (end > limit)
         end = limit;
-    if (reserve_room(c, start, end, write) < 0)
+    if (write && cache_reserve(c, start, end) < 0)
         return -ENOSPC;
 
     for (uint64_t b = start; b < end; b += batch) {

@@ -105,6 +105,28 @@ int cache_collect(struct um_cache *c, uint64_t lo, uint64_t hi)
     return region_for_each(scan_region, &s);
 }
 
+/*
+ * Space is reserved where the kernel reserves it, at the first write to a
+ * page (page_mkwrite): the store keeps room for it, so that its
+ * write-back cannot fail for want of space.  fallocate takes the file's
+ * lock; a fault is served here only for a write, and a system call that
+ * holds that lock while it writes into a mapping of the same file is
+ * what it would wait for (none does on ext4 or tmpfs).
+ */
+int cache_reserve(struct um_cache *c, uint64_t start, uint64_t end)
+{
+    int rc;
+
+    if (!cache_has_store_writes(c) || !c->store->ops->reserve)
+        return 0;
+    if (end > c->size)
+        end = c->size;
+    if (start >= end)
+        return 0;
+    rc = c->store->ops->reserve(c->store, start, end - start);
+    return rc == -ENOSPC || rc == -EDQUOT ? rc : 0;
+}
+
 void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len)
 {
     if (cache_has_store_writes(c))
@@ -162,21 +184,47 @@ static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
     return rc;
 }
 
-/* Writes the taken pages [start, end) chunk by chunk, bytes below size
- * only; each chunk leaves the writeback state as it ends, dirty again if
- * it failed.  Returns the first error. */
+/* Writes [off, stop) of the taken pages, bytes below size only; they
+ * leave the writeback state, dirty again if the write failed. */
+static int write_part(struct um_cache *c, char *buf, uint64_t off, uint64_t stop, uint64_t size)
+{
+    uint64_t upto = stop < size ? stop : size;
+    int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
+
+    dirty_done(&c->dirty, off, stop, rc < 0);
+    return rc;
+}
+
+/* Writes the taken pages [start, end) chunk by chunk.  A chunk the store
+ * refuses (a full disk) is tried again a system page at a time, so that
+ * every page that fits gets there and only the others stay dirty.
+ * Returns the first error. */
 static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size)
 {
     size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
+    uint64_t sys = um_system_page();
     char *buf = cache_scratch(chunk);
     int first_error = 0;
 
     for (uint64_t off = start; off < end; off += chunk) {
         uint64_t stop = end - off < chunk ? end : off + chunk;
-        uint64_t upto = stop < size ? stop : size;
-        int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
+        int rc = write_part(c, buf, off, stop, size);
 
-        dirty_done(&c->dirty, off, stop, rc < 0);
+        if (rc < 0 && buf && stop - off > sys) {
+            /* The failed chunk is dirty again: take it page by page. */
+            rc = 0;
+            for (uint64_t p = off; p < stop; p += sys) {
+                struct um_ranges one = { 0 };
+                int err = 0;
+
+                dirty_take(&c->dirty, p, p + sys, &one);
+                if (one.n)
+                    err = write_part(c, buf, p, p + sys, size);
+                ranges_free(&one);
+                if (err < 0 && rc == 0)
+                    rc = err;
+            }
+        }
         if (rc < 0 && !first_error)
             first_error = rc;
     }

@@ -57,9 +57,6 @@ struct um_engine {
      * is write-protected now, unless UM_WATCH_UNPROTECTED.  Watching a
      * watched range again changes how (UM_WATCH_MINOR added, say). */
     int (*watch)(void *addr, size_t len, enum um_tracking tracking, unsigned flags);
-    /* Stops watching [addr, addr+len), so that it can be watched anew
-     * another way.  0 or -errno. */
-    int (*unwatch)(void *addr, size_t len);
     /* Installs len bytes from src at dst where no page is present yet;
      * pages already present are left alone.  Wakes nobody.  Returns the
      * bytes installed, or -errno. */

@@ -206,18 +206,6 @@ static int uffd_watch(void *addr, size_t len, enum um_tracking tracking, unsigne
     return 0;
 }
 
-/* Whichever descriptor watches the range lets it go; the others refuse. */
-static int uffd_unwatch(void *addr, size_t len)
-{
-    struct uffdio_range r = { .start = (uintptr_t)addr, .len = len };
-    int rc = -ENOENT;
-
-    for (int i = 0; i < INSTANCES; i++)
-        if (uffds[i] >= 0 && ioctl(uffds[i], UFFDIO_UNREGISTER, &r) == 0)
-            rc = 0;
-    return rc;
-}
-
 /* Ways of installing pages where none is mapped. */
 enum install {
     INSTALL_COPY,       /* UFFDIO_COPY from a buffer */
@@ -468,7 +456,6 @@ static int uffd_restart_in_child(void)
 static struct um_engine uffd_engine = {
     .name = "userfaultfd",
     .watch = uffd_watch,
-    .unwatch = uffd_unwatch,
     .place = uffd_place,
     .place_in = uffd_place_in,
     .place_zero = uffd_place_zero,

@@ -77,51 +77,6 @@ static int fill_around(const struct um_region *r, uintptr_t addr, struct span *s
 }
 
 /*
- * A first write to a page whose writes are tracked synchronously: let it
- * through, unless an eviction of the page is under way (see cache_evict).
- * Only a mapped system page is let through: lifting the protection where
- * the page-table entry is a marker (a page not mapped yet, or evicted
- * since the fault) would drop the marker, and writes after the refault
- * would go unseen.  The claim keeps evictions out between look and lift.
- */
-static void note_mapped(void *arg, uintptr_t start, uintptr_t end)
-{
-    (void)start;
-    (void)end;
-    *(bool *)arg = true;
-}
-
-static bool page_mapped(uintptr_t page, size_t len)
-{
-    struct pagemap_query q = { .all = PAGE_IS_PRESENT };
-    bool mapped = false;
-
-    return pagemap_scan((void *)page, len, &q, note_mapped, &mapped) == 0 && mapped;
-}
-
-/* Under the shared lock; r is the region holding addr, or NULL.  Returns
- * whether the write was let through (which also wakes the writer). */
-static bool serve_write(const struct um_region *r, uintptr_t addr)
-{
-    uintptr_t sys = um_system_page();
-    struct span s = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
-    bool let_through = false;
-    int slot = -1;
-
-    if (r && r->cache) {
-        let_through = cache_begin_write(r->cache, region_offset_of(r, s.start),
-                                        s.end - s.start, &slot) &&
-                      page_mapped(s.start, s.end - s.start);
-        if (let_through) {
-            cache_mark_written(r->cache, region_offset_of(r, s.start), s.end - s.start);
-            um_engine->unprotect((void *)s.start, s.end - s.start);
-        }
-        cache_end_write(r->cache, slot);
-    }
-    return let_through;
-}
-
-/*
  * Pages marked failed (place_error), so that the SIGBUS handler knows
  * which marks are usermap's to clear.  A fixed set of slots, changed with
  * atomics: the handler may run in any thread at any time.  When full, the
@@ -160,6 +115,59 @@ static void fail_page(uintptr_t page)
     um_engine_catch_sigbus();
     note_error(page);
     um_engine->place_error((void *)page, um_system_page());
+}
+
+/*
+ * A first write to a page whose writes are tracked synchronously: let it
+ * through, unless an eviction of the page is under way (see cache_evict).
+ * Only a mapped system page is let through: lifting the protection where
+ * the page-table entry is a marker (a page not mapped yet, or evicted
+ * since the fault) would drop the marker, and writes after the refault
+ * would go unseen.  The claim keeps evictions out between look and lift.
+ */
+static void note_mapped(void *arg, uintptr_t start, uintptr_t end)
+{
+    (void)start;
+    (void)end;
+    *(bool *)arg = true;
+}
+
+static bool page_mapped(uintptr_t page, size_t len)
+{
+    struct pagemap_query q = { .all = PAGE_IS_PRESENT };
+    bool mapped = false;
+
+    return pagemap_scan((void *)page, len, &q, note_mapped, &mapped) == 0 && mapped;
+}
+
+/* Under the shared lock; r is the region holding addr, or NULL.  Returns
+ * whether the write was let through (which also wakes the writer). */
+static bool serve_write(const struct um_region *r, uintptr_t addr)
+{
+    uintptr_t sys = um_system_page();
+    struct span s = { addr & ~(sys - 1), (addr & ~(sys - 1)) + sys };
+    bool let_through = false;
+    int slot = -1;
+
+    if (r && r->cache) {
+        uint64_t off = region_offset_of(r, s.start);
+
+        let_through = cache_begin_write(r->cache, off, sys, &slot) && page_mapped(s.start, sys);
+        if (let_through && cache_reserve(r->cache, off, off + sys) < 0) {
+            /* No room for the page: the write fails as the kernel's
+             * does, with SIGBUS.  The page leaves this mapping (the
+             * memfd keeps it) so that the failure mark can go in. */
+            madvise((void *)s.start, sys, MADV_DONTNEED);
+            fail_page(s.start);
+            let_through = false;
+        }
+        if (let_through) {
+            cache_mark_written(r->cache, off, sys);
+            um_engine->unprotect((void *)s.start, sys);
+        }
+        cache_end_write(r->cache, slot);
+    }
+    return let_through;
 }
 
 /* Counted under the lock: the region keeps its pool and mapping alive. */

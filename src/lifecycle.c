@@ -78,13 +78,6 @@ void um_unlock(void)
     pthread_rwlock_unlock(&library_lock);
 }
 
-static bool forked;
-
-bool um_has_forked(void)
-{
-    return forked;
-}
-
 static int collect_region(void *arg, const struct um_region *r)
 {
     (void)arg;
@@ -94,7 +87,8 @@ static int collect_region(void *arg, const struct um_region *r)
 }
 
 /* The dirty map learns what the page tables know, before there are two
- * processes whose page tables no one else can read. */
+ * processes whose page tables no one else can read.  (First writes mark
+ * it themselves; this is for kernels where they cannot fault.) */
 static void before_fork(void)
 {
     um_lock_exclusive();
@@ -102,26 +96,9 @@ static void before_fork(void)
     private_before_fork();
 }
 
-/* After its first fork, the parent's writes are tracked synchronously
- * too: the child may drop clean pages (MS_INVALIDATE) or write back, and
- * can only know what the dirty map says. */
-static int track_in_sync(void *arg, const struct um_region *r)
-{
-    (void)arg;
-    if (region_writes_back(r)) {
-        um_engine->unwatch((void *)r->start, r->end - r->start);
-        region_watch(r);
-    }
-    return 0;
-}
-
 static void after_fork_in_parent(void)
 {
     private_after_fork(false);
-    if (!forked) {
-        forked = true;
-        region_for_each(track_in_sync, NULL);
-    }
     um_unlock();
 }
 
@@ -148,7 +125,6 @@ static int unmap_region(void *arg, const struct um_region *r)
 static void after_fork_in_child(void)
 {
     init_library_lock();
-    forked = true;
     pool_reset_all_in_child();
     private_after_fork(true);
     if (um_engine->restart_in_child() < 0 || flusher_start() < 0 || cache_rewatch_all() < 0 ||

@@ -19,15 +19,6 @@ const struct um_engine *um_start(void);
 /* The running engine; only valid after um_start() succeeded. */
 extern const struct um_engine *um_engine;
 
-/*
- * Whether this process forked, or is a child forked from a usermap
- * process.  Its writes to shared file pages are then tracked
- * synchronously: the dirty map the processes share must know of them
- * before they land, since a child may leave with _exit() and never write
- * back itself, and either may drop clean pages the other wrote.
- */
-bool um_has_forked(void);
-
 /* The system's page size. */
 size_t um_system_page(void);
 

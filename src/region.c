@@ -30,13 +30,15 @@ enum um_tracking region_tracking(const struct um_region *r)
         return UM_TRACK_SYNC;
     if (!region_writes_back(r))
         return UM_TRACK_NONE;
-    return r->pool->cfg.memory_limit || um_has_forked() ? UM_TRACK_SYNC : UM_TRACK_ASYNC;
+    /* Every first write faults: it reserves the page's room in the file
+     * and marks it dirty in the shared dirty map before it lands, which
+     * eviction, forked children and crash recovery depend on. */
+    return UM_TRACK_SYNC;
 }
 
-/* A mapping that writes back in a pool with a limit, or owns private
- * pages there, is served by the handlers whatever the pool's mode:
- * evicting its pages safely needs synchronous write faults, which
- * in-thread faults cannot deliver. */
+/* A mapping that writes back, or owns private pages in a pool with a
+ * limit, is served by the handlers whatever the pool's mode: its first
+ * writes fault synchronously, which in-thread faults cannot deliver. */
 bool region_in_thread(const struct um_region *r)
 {
     return r->pool->cfg.fault_mode == UM_FAULTS_IN_THREAD && !r->priv &&
