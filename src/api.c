@@ -397,6 +397,7 @@ static int call_range(const char *call, void *addr, size_t len, uintptr_t *start
     uintptr_t a = (uintptr_t)addr;
     size_t rounded = (len + page_mask()) & ~page_mask();
 
+    *start = *end = 0;  /* gcc cannot see that um_fail() returns -1 */
     if (a & page_mask())
         return um_fail(EINVAL, "%s: address %p is not page aligned", call, addr);
     if (rounded < len || a + rounded < a)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # smoke.sh USERMAP - checks the usermap tool end to end: gen makes files,
 # cat prints them byte for byte, stat reads them, errors exit as documented.
 set -u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap - command-line tool for libusermap.
  *
