@@ -104,6 +104,15 @@ UM_API int um_madvise(void *addr, size_t length, int advice);
 UM_API const char *um_error_message(void);
 
 /*
+ * um_version - the version of the library the program runs with, as
+ * "MAJOR.MINOR.PATCH" (for example "0.1.0").  USERMAP_VERSION_MAJOR and
+ * USERMAP_VERSION_MINOR are those of the header the program was built
+ * with; the two differ when the program runs with a newer libusermap.so.
+ * Never NULL; the string is static.
+ */
+UM_API const char *um_version(void);
+
+/*
  * Pools.  A pool is a set of mappings that share a page size, a memory
  * budget and the policies that keep them under it.  um_mmap() uses the
  * default pool, configured from the environment when first used:
