@@ -89,6 +89,9 @@ check "cat /dev/stdin from a pipe" cmp -s "$dir/odd" "$dir/out"
 "$tool" cat "$dir/small" - "$dir/small" <"$dir/page" >"$dir/out"
 cat "$dir/small" "$dir/page" "$dir/small" >"$dir/want"
 check "cat files and -" cmp -s "$dir/want" "$dir/out"
+(dd bs=10 count=1 of=/dev/null 2>/dev/null; "$tool" cat -) <"$dir/small" >"$dir/out"
+tail -c +11 "$dir/small" >"$dir/want"
+check "cat - from where standard input stands" cmp -s "$dir/want" "$dir/out"
 
 # stat --json: the same figures as the table, for scripts.
 status "stat --json" 0 "$tool" stat --json "$dir/odd"
@@ -153,6 +156,10 @@ status "stat two files" 2 "$tool" stat "$dir/small" "$dir/small"
 one_line "stat two files" '^usermap: stat: one FILE at a time'
 status "stat unknown option" 2 "$tool" stat --frob "$dir/small"
 one_line "stat unknown option" "^usermap: stat: unknown option '--frob'"
+status "stat --json=yes" 2 "$tool" stat --json=yes "$dir/small"
+one_line "stat --json=yes" "^usermap: stat: option '--json' takes no argument"
+status "gen unknown short option" 2 "$tool" gen -q "$dir/x" 1K
+one_line "gen unknown short option" "^usermap: gen: unknown option '-q'"
 status "gen bad size" 2 "$tool" gen "$dir/x" 12Q
 one_line "gen bad size" "^usermap: gen: invalid size '12Q': "
 status "gen negative size" 2 "$tool" gen "$dir/x" -5

@@ -243,31 +243,28 @@ static int parse_progress(const char *opt, enum progress_mode *mode)
 
 /*
  * Option parsing shared by the commands: getopt_long over ARGV (ARGV[0]
- * is the command's name), with -h/--help handled here.  Returns the
- * option, -1 at the end, or 'h' after printing help; prints one line and
- * returns '?' for an unknown option or a missing argument.
+ * is the command's name).  Returns the option or -1 at the end; prints one
+ * line and returns '?' for an option it does not know.  No option takes
+ * an argument.
  */
 static int next_option(int argc, char **argv, const char *shorts,
                        const struct option *longs, int *longindex)
 {
+    const char *arg;
     int c;
 
     opterr = 0;
     c = getopt_long(argc, argv, shorts, longs, longindex);
-    if (c == '?') {
-        if (optopt && strchr(shorts, optopt))
-            usage_error("option '-%c' needs an argument", optopt);
-        else if (optopt)
-            usage_error("unknown option '-%c'", optopt);
-        else
-            usage_error("unknown option '%s'", argv[optind - 1]);
-        return '?';
-    }
-    if (c == ':') {
-        usage_error("option '%s' needs an argument", argv[optind - 1]);
-        return '?';
-    }
-    return c;
+    if (c != '?')
+        return c;
+    arg = argv[optind - 1];
+    if (strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
+        usage_error("option '%.*s' takes no argument", (int)(strchr(arg, '=') - arg), arg);
+    else if (strncmp(arg, "--", 2) == 0)
+        usage_error("unknown option '%s'", arg);
+    else
+        usage_error("unknown option '-%c'", optopt);
+    return '?';
 }
 
 static int command_help(const struct command *cmd)
@@ -352,8 +349,10 @@ static int cat_one(const char *path)
         goto out;
     }
     /* Pipes, terminals, /proc files and empty files are read as cat(1)
-     * reads them: a mapping needs a length known in advance. */
-    if (!size_known(fd, &st) || st.st_size == 0) {
+     * reads them: a mapping needs a length known in advance.  So is
+     * standard input read from where its offset stands. */
+    if (!size_known(fd, &st) || st.st_size == 0 ||
+        (is_stdin && lseek(fd, 0, SEEK_CUR) != 0)) {
         rc = cat_read(fd, name);
         goto out;
     }
