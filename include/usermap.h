@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap.h - mmap(2) implemented in user space.
  *
