@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh - build usermap and show it working, from a fresh Debian 12 machine.
 #
 #   ./run.sh demo   build, make a 256 MiB sample file, run `usermap stat` on it
@@ -35,7 +36,7 @@ install_tools() {
 
 build() {
     # shellcheck disable=SC2086  # CMAKE_ARGS is a list of words on purpose
-    cmake -S "$here" -B "$build" ${CMAKE_ARGS:-}
+    cmake -S "$here" -B "$build" -DUSERMAP_WERROR=ON ${CMAKE_ARGS:-}
     cmake --build "$build" -j "$jobs"
 }
 

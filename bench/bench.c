@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c - usermap-bench: usermap's mappings against the kernel's mmap
  * and a pread loop, on one page-cache-hot file.
@@ -1350,7 +1351,7 @@ static int parse_only(const char *list, unsigned *mask)
 
 static int parse_args(struct bench *b, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {  /* each option takes one value */
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!val)
             return -1;
@@ -1366,7 +1367,6 @@ static int parse_args(struct bench *b, int argc, char **argv)
             b->cap_s = atof(val);
         else
             return -1;
-        i++;
     }
     if (b->size < 2 * FILE_PAGE || b->size % FILE_PAGE) {
         fprintf(stderr, "usermap-bench: --size must be a multiple of 4 KiB, at least 8 KiB\n");

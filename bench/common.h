@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * common.h - what usermap-bench and usermap-floor share: the clock and
  * the random reads of W3 and W4 (the same offsets for every contender).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap-floor: the least one in-thread miss can cost on this machine,
  * measured with bare system calls and none of usermap's bookkeeping

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # compare.sh BINDIR - run each example built against the kernel's mmap
 # (NAME_kernel) and against usermap (NAME_usermap) on the same inputs, each
 # in a fresh directory, and diff what they print, their exit status and the

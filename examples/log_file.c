@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log_file - read back through a shared mapping what write(2) wrote.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * print_file - print a file through a private, read-only mapping.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * private_write - writes to a MAP_PRIVATE mapping never reach the file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap.h - mmap(2) implemented in user space.
  *
@@ -111,6 +112,15 @@ UM_API int um_ftruncate(int fd, off_t length);
  * text stays valid until the next usermap call on the same thread.
  */
 UM_API const char *um_error_message(void);
+
+/*
+ * um_version - the version of the library the program runs with, as
+ * "MAJOR.MINOR.PATCH" (for example "0.1.0").  USERMAP_VERSION_MAJOR and
+ * USERMAP_VERSION_MINOR are those of the header the program was built
+ * with; the two differ when the program runs with a newer libusermap.so.
+ * Never NULL; the string is static.
+ */
+UM_API const char *um_version(void);
 
 /*
  * Pools.  A pool is a set of mappings that share a page size, a memory

@@ -1,6 +1,10 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # smoke.sh USERMAP - checks the usermap tool end to end: gen makes files,
-# cat prints them byte for byte, stat reads them, errors exit as documented.
+# cat prints them byte for byte (through mappings, or with read(2) when the
+# size is not known in advance), stat reads them and prints a table or
+# JSON, help and --version go to stdout, progress bars appear when asked,
+# and every error is one line with the exit status usermap(1) documents.
 set -u
 tool=$1
 dir=$(mktemp -d "${TMPDIR:-/tmp}/usermap-tool.XXXXXX") || exit 1
@@ -75,22 +79,108 @@ check "bad fault mode message" grep -q 'USERMAP_FAULT_MODE' "$dir/err"
 status "stat with a bad pool" 1 env USERMAP_PAGE_SIZE=3K "$tool" stat "$dir/odd"
 check "bad pool message" grep -q '^usermap: .*USERMAP' "$dir/err"
 
-# errors and usage
+# cat of what has no size in advance: read as cat(1) reads it.
+"$tool" cat /proc/self/status >"$dir/out" 2>"$dir/err"
+check "cat /proc/self/status" grep -q '^Name:' "$dir/out"
+printf 'through a pipe\n' | "$tool" cat - >"$dir/out"
+check "cat - from a pipe" [ "$(cat "$dir/out")" = "through a pipe" ]
+cat "$dir/odd" | "$tool" cat /dev/stdin >"$dir/out"
+check "cat /dev/stdin from a pipe" cmp -s "$dir/odd" "$dir/out"
+"$tool" cat "$dir/small" - "$dir/small" <"$dir/page" >"$dir/out"
+cat "$dir/small" "$dir/page" "$dir/small" >"$dir/want"
+check "cat files and -" cmp -s "$dir/want" "$dir/out"
+(dd bs=10 count=1 of=/dev/null 2>/dev/null; "$tool" cat -) <"$dir/small" >"$dir/out"
+tail -c +11 "$dir/small" >"$dir/want"
+check "cat - from where standard input stands" cmp -s "$dir/want" "$dir/out"
+
+# stat --json: the same figures as the table, for scripts.
+status "stat --json" 0 "$tool" stat --json "$dir/odd"
+check "json is one line" [ "$(wc -l <"$dir/out")" -eq 1 ]
+check "json size" grep -q '"size": 1052673,' "$dir/out"
+check "json pages filled" grep -q '"pages_filled": [0-9]' "$dir/out"
+check "json checksum as in the table" grep -q "\"checksum\": \"$(sed -n 's/^checksum  *//p' "$dir/stat1")\"" "$dir/out"
+if command -v python3 >/dev/null 2>&1; then
+    check "json parses" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["size"] == 1052673' "$dir/out"
+fi
+"$tool" stat -j "$dir/odd" >"$dir/out" 2>&1
+check "stat -j" grep -q '"file": ".*odd"' "$dir/out"
+
+# Progress bars: on stderr when asked (or on a terminal), never on stdout.
+status "gen --progress" 0 "$tool" gen --progress "$dir/prog" 3M
+check "gen progress bar" grep -q '100% 3.0/3.0 MiB' "$dir/err"
+check "gen progress, same file" cmp -s "$dir/big" "$dir/prog"
+status "gen, not a terminal" 0 "$tool" gen "$dir/prog" 3M
+check "no bar when stderr is not a terminal" [ ! -s "$dir/err" ]
+status "stat --progress" 0 "$tool" stat --progress "$dir/big"
+check "stat progress bar" grep -q '100% 3.0/3.0 MiB' "$dir/err"
+check "stat progress, table on stdout" grep -q '^checksum' "$dir/out"
+status "stat --no-progress" 0 "$tool" stat --no-progress "$dir/big"
+check "stat --no-progress shows none" [ ! -s "$dir/err" ]
+
+# help and version: stdout, exit 0.
+for args in --help -h help "help help"; do
+    # shellcheck disable=SC2086  # $args is words on purpose
+    status "usermap $args" 0 "$tool" $args
+    check "usermap $args: usage on stdout" grep -q '^usage: usermap' "$dir/out"
+    check "usermap $args: nothing on stderr" [ ! -s "$dir/err" ]
+done
+for c in cat stat gen; do
+    status "help $c" 0 "$tool" help "$c"
+    check "help $c: its usage" grep -q "^usage: usermap $c" "$dir/out"
+    status "$c --help" 0 "$tool" "$c" --help
+    check "$c --help: its usage" grep -q "^usage: usermap $c" "$dir/out"
+    status "$c -h" 0 "$tool" "$c" -h
+done
+status "--version" 0 "$tool" --version
+check "version line" grep -qx 'usermap [0-9][0-9]*\.[0-9][0-9]*\.[0-9][0-9]*' "$dir/out"
+status "-V" 0 "$tool" -V
+
+# errors: one line each, naming no internal call.
+one_line() { # one_line NAME WANT-LINE-PATTERN: stderr is that one line
+    if [ "$(wc -l <"$dir/err")" -eq 1 ] && grep -q "$2" "$dir/err" &&
+       ! grep -q 'size_parse\|um_[a-z_]*(\|usermap: stats:' "$dir/err"; then
+        ok "$1: one line"
+    else bad "$1: one line matching $2"; cat "$dir/err"; fi
+}
 status "no arguments" 2 "$tool"
 check "usage on stderr" grep -q '^usage: usermap' "$dir/err"
-status "help" 2 "$tool" help
 status "unknown command" 2 "$tool" frobnicate
+one_line "unknown command" "^usermap: no command 'frobnicate'"
+status "unknown option" 2 "$tool" --frobnicate
+one_line "unknown option" "^usermap: unknown option '--frobnicate'"
+status "help for no command" 2 "$tool" help frobnicate
+one_line "help for no command" "^usermap: help: no command 'frobnicate'"
 status "cat without files" 2 "$tool" cat
+one_line "cat without files" '^usermap: cat: no FILE'
 status "stat two files" 2 "$tool" stat "$dir/small" "$dir/small"
-status "gen bad size" 2 "$tool" gen "$dir/x" 12X
+one_line "stat two files" '^usermap: stat: one FILE at a time'
+status "stat unknown option" 2 "$tool" stat --frob "$dir/small"
+one_line "stat unknown option" "^usermap: stat: unknown option '--frob'"
+status "stat --json=yes" 2 "$tool" stat --json=yes "$dir/small"
+one_line "stat --json=yes" "^usermap: stat: option '--json' takes no argument"
+status "gen unknown short option" 2 "$tool" gen -q "$dir/x" 1K
+one_line "gen unknown short option" "^usermap: gen: unknown option '-q'"
+status "gen bad size" 2 "$tool" gen "$dir/x" 12Q
+one_line "gen bad size" "^usermap: gen: invalid size '12Q': "
+status "gen negative size" 2 "$tool" gen "$dir/x" -5
 status "gen no size" 2 "$tool" gen "$dir/x"
+one_line "gen no size" '^usermap: gen: takes FILE and SIZE'
 status "cat missing file" 1 "$tool" cat "$dir/missing"
 check "error message" [ "$(cat "$dir/err")" = \
-    "usermap: $dir/missing: No such file or directory" ]
+    "usermap: cat: $dir/missing: No such file or directory" ]
 status "cat directory" 1 "$tool" cat "$dir"
+one_line "cat directory" 'Is a directory$'
 status "stat missing file" 1 "$tool" stat "$dir/missing"
+one_line "stat missing file" "^usermap: stat: $dir/missing: No such file"
+status "stat /proc file" 1 "$tool" stat /proc/self/status
+one_line "stat /proc file" '^usermap: stat: /proc/self/status: size not known in advance'
+printf 'x\n' | { "$tool" stat /dev/stdin >"$dir/out" 2>"$dir/err"; echo $? >"$dir/rc"; }
+check "stat of a pipe fails" [ "$(cat "$dir/rc")" -eq 1 ]
+one_line "stat of a pipe" 'size not known in advance (not a regular file)'
 status "cat goes on after an error" 1 "$tool" cat "$dir/missing" "$dir/small"
 check "cat printed the good file" cmp -s "$dir/small" "$dir/out"
+status "bad pool, one line" 1 env USERMAP_PAGE_SIZE=3K "$tool" cat "$dir/small"
+one_line "bad pool" '^usermap: cat: .*USERMAP'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,21 +1,28 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap - command-line tool for libusermap.
  *
  *   usermap cat FILE...     print files through usermap mappings
  *   usermap stat FILE       scan a file through usermap and report counters
  *   usermap gen FILE SIZE   write a deterministic sample file
+ *   usermap help [COMMAND]  usage, of the tool or of one command
  *
- * Exit status: 0 on success, 1 on an error, 2 on a usage error.
+ * Exit status: 0 on success, 1 on an error, 2 on a usage error.  Every
+ * error is one line on stderr, "usermap: COMMAND: what went wrong".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,32 +41,100 @@
 #define GEN_LINE 64
 #define GEN_BUF ((size_t)1 << 20)
 
-static const char usage_text[] =
-    "usage: usermap cat FILE...\n"
-    "       usermap stat FILE\n"
-    "       usermap gen FILE SIZE     (SIZE in bytes, or with suffix K, M, G)\n"
-    "       usermap help\n";
+/* stat scans in pieces of this size between looks at the progress bar
+ * (a multiple of 8: the checksum adds 64-bit words). */
+#define SCAN_CHUNK ((size_t)1 << 22)
+/* Without --progress, stat shows a bar for files of this size and up. */
+#define STAT_PROGRESS_MIN ((uint64_t)256 << 20)
 
-static int usage(void)
+/* Filesystems whose files do not know their size in advance: st_size is
+ * 0 or a page whatever they hold, and their content is made as read. */
+#define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+#define DEBUGFS_MAGIC 0x64626720
+#define TRACEFS_MAGIC 0x74726163
+#define SECURITYFS_MAGIC 0x73636673
+#define CONFIGFS_MAGIC 0x62656570
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis;
+    const char *help;
+};
+
+static const struct command *find_command(const char *name);
+static const struct command commands[];
+
+static const char usage_text[] =
+    "usage: usermap [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "Read, measure and make files through usermap mappings.\n"
+    "\n"
+    "commands:\n"
+    "  cat FILE...                   print files through usermap mappings\n"
+    "  stat [--json] FILE            scan a file through usermap, print its counters\n"
+    "  gen FILE SIZE                 write a deterministic sample file of SIZE bytes\n"
+    "  help [COMMAND]                this text, or a command's\n"
+    "\n"
+    "options:\n"
+    "  -h, --help                    print this help and exit\n"
+    "  -V, --version                 print the version of libusermap and exit\n"
+    "\n"
+    "'usermap help COMMAND' or 'usermap COMMAND --help' describes a command.\n"
+    "The USERMAP_* variables configure the pool the tool maps in; see\n"
+    "um_pool_create(3).  Exit status: 0 ok, 1 error, 2 usage error.\n";
+
+/* The command whose error is being reported, for the message's prefix. */
+static const char *current = NULL;
+
+/* One line on stderr: "usermap: COMMAND: ..." */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
-    fputs(usage_text, stderr);
+    va_list ap;
+
+    fputs("usermap: ", stderr);
+    if (current)
+        fprintf(stderr, "%s: ", current);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* A usage error: what is wrong, and where to look. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (current)
+        say("%s (see 'usermap help %s')", what, current);
+    else
+        say("%s (see 'usermap --help')", what);
     return EXIT_USAGE;
 }
 
-/* Failure of a usermap call: its own sentence says more than strerror. */
-static int fail_um(const char *what)
+/* Failure of a usermap call on FILE: its own sentence says more than
+ * strerror. */
+static int fail_um(const char *file)
 {
     int err = errno;
     const char *msg = um_error_message();
 
-    fprintf(stderr, "usermap: %s: %s\n", what, *msg ? msg : strerror(err));
+    say("%s: %s", file, *msg ? msg : strerror(err));
     return EXIT_FAILURE;
 }
 
 /* Failure of a plain system call: um_error_message() would be stale here. */
 static int fail_sys(const char *what)
 {
-    fprintf(stderr, "usermap: %s: %s\n", what, strerror(errno));
+    say("%s: %s", what, strerror(errno));
     return EXIT_FAILURE;
 }
 
@@ -80,74 +155,6 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Opens FILE for reading and returns its size; -1 (errno set) on failure.
- * Anything but a regular file is refused: its st_size is not its length. */
-static int open_sized(const char *path, size_t *size)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) < 0)
-        goto fail;
-    if (S_ISDIR(st.st_mode)) {
-        errno = EISDIR;
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        errno = ENODEV;
-        goto fail;
-    }
-    if ((uintmax_t)st.st_size > SIZE_MAX) {
-        errno = EFBIG;
-        goto fail;
-    }
-    *size = (size_t)st.st_size;
-    return fd;
-fail:
-    close(fd);
-    return -1;
-}
-
-static int cat_one(const char *path)
-{
-    size_t size;
-    void *p;
-    int fd = open_sized(path, &size);
-
-    if (fd < 0)
-        return fail_sys(path);
-    if (size == 0) {            /* mmap of length 0 is EINVAL: nothing to map */
-        close(fd);
-        return 0;
-    }
-    p = um_mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);                  /* the mapping outlives the descriptor */
-    if (p == MAP_FAILED)
-        return fail_um(path);
-    if (write_all(STDOUT_FILENO, p, size) < 0) {
-        int rc = fail_sys("write");
-        um_munmap(p, size);
-        return rc;
-    }
-    if (um_munmap(p, size) < 0)
-        return fail_um(path);
-    return 0;
-}
-
-static int cmd_cat(int argc, char **argv)
-{
-    int rc = 0;
-
-    if (argc < 1)
-        return usage();
-    for (int i = 0; i < argc; i++)
-        if (cat_one(argv[i]) != 0)
-            rc = EXIT_FAILURE;  /* go on, like cat(1), but report it */
-    return rc;
-}
-
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -156,9 +163,249 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads every byte of the mapping.  The sum is printed, so the compiler has
- * to keep every load, and it doubles as a checksum to compare runs. */
-static uint64_t scan(const unsigned char *p, size_t size)
+static double mib(uint64_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0);
+}
+
+/*
+ * The progress bar: one line on stderr, redrawn at most ten times a second.
+ * --progress shows it, --no-progress hides it; by default it shows when
+ * stderr is a terminal (and, for stat, the file is large).
+ */
+enum progress_mode { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
+
+struct progress {
+    bool on;
+    const char *what;
+    uint64_t total;
+    double start, last;
+};
+
+static void progress_start(struct progress *pr, enum progress_mode mode,
+                           bool worth_it, const char *what, uint64_t total)
+{
+    pr->on = mode == PROGRESS_ON ||
+             (mode == PROGRESS_AUTO && worth_it && isatty(STDERR_FILENO));
+    pr->what = what;
+    pr->total = total;
+    pr->start = pr->last = now_seconds();
+}
+
+static void progress_draw(struct progress *pr, uint64_t done)
+{
+    enum { WIDTH = 30 };
+    char bar[WIDTH + 1];
+    double frac = pr->total ? (double)done / (double)pr->total : 1.0;
+    double secs = now_seconds() - pr->start;
+    int full = (int)(frac * WIDTH);
+
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r%s [%s] %3d%% %.1f/%.1f MiB %.1f MiB/s", pr->what, bar,
+            (int)(frac * 100.0), mib(done), mib(pr->total),
+            secs > 0 ? mib(done) / secs : 0.0);
+}
+
+static void progress_update(struct progress *pr, uint64_t done)
+{
+    double t;
+
+    if (!pr->on)
+        return;
+    t = now_seconds();
+    if (t - pr->last < 0.1)
+        return;
+    pr->last = t;
+    progress_draw(pr, done);
+}
+
+/* Draws the final state and ends the line (also after a failure). */
+static void progress_end(struct progress *pr, uint64_t done)
+{
+    if (!pr->on)
+        return;
+    progress_draw(pr, done);
+    fputc('\n', stderr);
+}
+
+static int parse_progress(const char *opt, enum progress_mode *mode)
+{
+    if (strcmp(opt, "progress") == 0)
+        *mode = PROGRESS_ON;
+    else if (strcmp(opt, "no-progress") == 0)
+        *mode = PROGRESS_OFF;
+    else
+        return -1;
+    return 0;
+}
+
+/*
+ * Option parsing shared by the commands: getopt_long over ARGV (ARGV[0]
+ * is the command's name).  Returns the option or -1 at the end; prints one
+ * line and returns '?' for an option it does not know.  No option takes
+ * an argument.
+ */
+static int next_option(int argc, char **argv, const char *shorts,
+                       const struct option *longs, int *longindex)
+{
+    const char *arg;
+    int c;
+
+    opterr = 0;
+    c = getopt_long(argc, argv, shorts, longs, longindex);
+    if (c != '?')
+        return c;
+    arg = argv[optind - 1];
+    if (strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
+        usage_error("option '%.*s' takes no argument", (int)(strchr(arg, '=') - arg), arg);
+    else if (strncmp(arg, "--", 2) == 0)
+        usage_error("unknown option '%s'", arg);
+    else
+        usage_error("unknown option '-%c'", optopt);
+    return '?';
+}
+
+static int command_help(const struct command *cmd)
+{
+    printf("usage: usermap %s\n\n%s", cmd->synopsis, cmd->help);
+    return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
+}
+
+/* ---- cat ---- */
+
+/* Whether FD is on a filesystem whose files do not hold what their size
+ * says: they are made as they are read. */
+static bool made_as_read(int fd)
+{
+    struct statfs fs;
+
+    if (fstatfs(fd, &fs) < 0)
+        return false;
+    switch ((unsigned long)fs.f_type) {
+    case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC: case SECURITYFS_MAGIC: case CONFIGFS_MAGIC:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Whether FD's size is known in advance: a regular file, not one made as
+ * it is read. */
+static bool size_known(int fd, const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && !made_as_read(fd);
+}
+
+/* Copies FD to stdout with read(2), for what cannot be mapped whole. */
+static int cat_read(int fd, const char *path)
+{
+    char *buf = malloc(WRITE_CHUNK);
+    int rc = 0;
+
+    if (!buf)
+        return fail_sys(path);
+    for (;;) {
+        ssize_t n = read(fd, buf, WRITE_CHUNK);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fail_sys(path);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0) {
+            rc = fail_sys("standard output");
+            break;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int cat_one(const char *path)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "standard input" : path;
+    struct stat st;
+    size_t size;
+    void *p;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return fail_sys(name);
+    if (fstat(fd, &st) < 0) {
+        rc = fail_sys(name);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        rc = fail_sys(name);
+        goto out;
+    }
+    /* Pipes, terminals, /proc files and empty files are read as cat(1)
+     * reads them: a mapping needs a length known in advance.  So is
+     * standard input read from where its offset stands. */
+    if (!size_known(fd, &st) || st.st_size == 0 ||
+        (is_stdin && lseek(fd, 0, SEEK_CUR) != 0)) {
+        rc = cat_read(fd, name);
+        goto out;
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX) {
+        errno = EFBIG;
+        rc = fail_sys(name);
+        goto out;
+    }
+    size = (size_t)st.st_size;
+    p = um_mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = fail_um(name);
+        goto out;
+    }
+    rc = 0;
+    if (write_all(STDOUT_FILENO, p, size) < 0)
+        rc = fail_sys("standard output");
+    if (um_munmap(p, size) < 0 && rc == 0)
+        rc = fail_um(name);
+out:
+    if (!is_stdin)
+        close(fd);
+    return rc;
+}
+
+static int cmd_cat(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int rc = 0, c;
+
+    while ((c = next_option(argc, argv, "h", longs, NULL)) != -1) {
+        if (c == 'h')
+            return command_help(find_command("cat"));
+        return EXIT_USAGE;
+    }
+    if (optind >= argc)
+        return usage_error("no FILE to print");
+    for (int i = optind; i < argc; i++)
+        if (cat_one(argv[i]) != 0)
+            rc = EXIT_FAILURE;  /* go on, like cat(1), but report it */
+    return rc;
+}
+
+/* ---- stat ---- */
+
+/* Adds every byte of the mapping, as 64-bit words and then the tail. The
+ * sum is printed, so the compiler has to keep every load, and it doubles
+ * as a checksum to compare runs.  Pieces of SCAN_CHUNK bytes in between
+ * show progress; their sums add up to the same. */
+static uint64_t scan_words(const unsigned char *p, size_t size)
 {
     const uint64_t *w = (const uint64_t *)(const void *)p; /* page aligned */
     size_t words = size / sizeof(uint64_t);
@@ -171,9 +418,18 @@ static uint64_t scan(const unsigned char *p, size_t size)
     return sum;
 }
 
-static double mib(uint64_t bytes)
+static uint64_t scan(const unsigned char *p, size_t size, struct progress *pr)
 {
-    return (double)bytes / (1024.0 * 1024.0);
+    uint64_t sum = 0;
+
+    for (size_t off = 0; off < size; off += SCAN_CHUNK) {
+        size_t n = size - off < SCAN_CHUNK ? size - off : SCAN_CHUNK;
+
+        sum += scan_words(p + off, n);
+        progress_update(pr, off + n);
+    }
+    progress_end(pr, size);
+    return sum;
 }
 
 /* "8950 bytes (8.7 KiB)": exact for scripts, scaled for people. */
@@ -194,11 +450,20 @@ static void print_bytes(const char *label, uint64_t bytes)
     putchar('\n');
 }
 
-static void print_stat(const char *path, size_t size, const struct um_stats *a,
-                       const struct um_stats *b, double secs, uint64_t sum)
+struct scan_result {
+    const char *path;
+    size_t size;
+    struct um_stats before, after;
+    double secs;
+    uint64_t sum;
+};
+
+static void print_stat(const struct scan_result *r)
 {
-    printf("%-14s %s\n", "file", path);
-    print_bytes("size", size);
+    const struct um_stats *a = &r->before, *b = &r->after;
+
+    printf("%-14s %s\n", "file", r->path);
+    print_bytes("size", r->size);
     print_bytes("page size", b->page_size);
     printf("%-14s %" PRIu64 "\n", "faults", b->faults - a->faults);
     printf("%-14s %" PRIu64 " (%" PRIu64 " ahead of a fault)\n",
@@ -214,48 +479,156 @@ static void print_stat(const char *path, size_t size, const struct um_stats *a,
      * for this tool is this one scan. */
     printf("%-14s %.1f us p50, %.1f us p99\n", "fault time",
            (double)b->fault_p50_ns / 1e3, (double)b->fault_p99_ns / 1e3);
-    printf("%-14s %.3f ms\n", "elapsed", secs * 1e3);
-    printf("%-14s %.1f MiB/s\n", "throughput", secs > 0 ? mib(size) / secs : 0.0);
-    printf("%-14s %016" PRIx64 "\n", "checksum", sum);
+    printf("%-14s %.3f ms\n", "elapsed", r->secs * 1e3);
+    printf("%-14s %.1f MiB/s\n", "throughput",
+           r->secs > 0 ? mib(r->size) / r->secs : 0.0);
+    printf("%-14s %016" PRIx64 "\n", "checksum", r->sum);
+}
+
+/* S as a JSON string: quotes, backslashes and control characters escaped,
+ * other bytes as they are (file names are bytes; most are UTF-8). */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+/* The same figures as one JSON object, in bytes, counts and nanoseconds. */
+static void print_stat_json(const struct scan_result *r)
+{
+    const struct um_stats *a = &r->before, *b = &r->after;
+
+    fputs("{\"file\": ", stdout);
+    print_json_string(r->path);
+    printf(", \"size\": %zu", r->size);
+    printf(", \"page_size\": %zu", b->page_size);
+    printf(", \"faults\": %" PRIu64, b->faults - a->faults);
+    printf(", \"pages_filled\": %" PRIu64, b->pages_filled - a->pages_filled);
+    printf(", \"pages_prefetched\": %" PRIu64, b->pages_prefetched - a->pages_prefetched);
+    printf(", \"bytes_read\": %" PRIu64, b->bytes_read - a->bytes_read);
+    printf(", \"resident_bytes\": %" PRIu64, b->resident_bytes);
+    printf(", \"peak_resident_bytes\": %" PRIu64, b->peak_resident_bytes);
+    printf(", \"memory_limit\": %" PRIu64, b->memory_limit);
+    printf(", \"evictions\": %" PRIu64, b->evictions - a->evictions);
+    printf(", \"fault_p50_ns\": %" PRIu64, b->fault_p50_ns);
+    printf(", \"fault_p99_ns\": %" PRIu64, b->fault_p99_ns);
+    printf(", \"elapsed_ns\": %.0f", r->secs * 1e9);
+    printf(", \"throughput_mib_s\": %.1f", r->secs > 0 ? mib(r->size) / r->secs : 0.0);
+    printf(", \"checksum\": \"%016" PRIx64 "\"}\n", r->sum);
 }
 
 static int cmd_stat(int argc, char **argv)
 {
-    struct um_stats before, after;
-    uint64_t sum = 0;
-    size_t size;
-    double t0, secs;
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        { "progress", no_argument, NULL, 'p' },
+        { "no-progress", no_argument, NULL, 'P' },
+        { NULL, 0, NULL, 0 },
+    };
+    enum progress_mode mode = PROGRESS_AUTO;
+    struct scan_result r = { 0 };
+    struct progress pr;
+    bool json = false;
+    struct stat st;
     void *p = NULL;
-    int fd;
+    double t0;
+    int fd, c, li;
 
-    if (argc != 1)
-        return usage();
-    fd = open_sized(argv[0], &size);
-    if (fd < 0)
-        return fail_sys(argv[0]);
-    if (um_stats(NULL, &before) < 0) {
-        close(fd);
-        return fail_um("stats");
+    while ((c = next_option(argc, argv, "hj", longs, &li)) != -1) {
+        if (c == 'h')
+            return command_help(find_command("stat"));
+        if (c == 'j')
+            json = true;
+        else if (c == 'p' || c == 'P')
+            parse_progress(longs[li].name, &mode);
+        else
+            return EXIT_USAGE;
     }
+    if (optind >= argc)
+        return usage_error("no FILE to scan");
+    if (argc - optind > 1)
+        return usage_error("one FILE at a time, not %d", argc - optind);
+    r.path = argv[optind];
+
+    fd = open(r.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_sys(r.path);
+    if (fstat(fd, &st) < 0) {
+        int rc = fail_sys(r.path);
+        close(fd);
+        return rc;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        errno = EISDIR;
+        return fail_sys(r.path);
+    }
+    /* An empty regular file is an empty scan; a pipe or a /proc file is
+     * refused: stat maps a file whole, which takes its size up front. */
+    if (!size_known(fd, &st)) {
+        close(fd);
+        say("%s: size not known in advance (%s); stat maps a file whole, "
+            "'usermap cat' can read it", r.path,
+            S_ISREG(st.st_mode) ? "a file made as it is read" : "not a regular file");
+        return EXIT_FAILURE;
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        errno = EFBIG;
+        return fail_sys(r.path);
+    }
+    r.size = (size_t)st.st_size;
+    if (um_stats(NULL, &r.before) < 0) {
+        close(fd);
+        say("cannot read usermap's counters: %s", um_error_message());
+        return EXIT_FAILURE;
+    }
+    progress_start(&pr, mode, r.size >= STAT_PROGRESS_MIN, "scanning", r.size);
     /* The clock covers map and scan: read-ahead may start at map time. */
     t0 = now_seconds();
-    if (size > 0) {
-        p = um_mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (r.size > 0) {
+        p = um_mmap(NULL, r.size, PROT_READ, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
             close(fd);
-            return fail_um(argv[0]);
+            return fail_um(r.path);
         }
-        sum = scan(p, size);
+        r.sum = scan(p, r.size, &pr);
+    } else {
+        progress_end(&pr, 0);
     }
-    secs = now_seconds() - t0;
+    r.secs = now_seconds() - t0;
     close(fd);
-    if (um_stats(NULL, &after) < 0)
-        return fail_um("stats");
-    if (p && um_munmap(p, size) < 0)
-        return fail_um(argv[0]);
-    print_stat(argv[0], size, &before, &after, secs, sum);
-    return fflush(stdout) == 0 ? 0 : fail_sys("stdout");
+    if (um_stats(NULL, &r.after) < 0) {
+        say("cannot read usermap's counters: %s", um_error_message());
+        return EXIT_FAILURE;
+    }
+    if (p && um_munmap(p, r.size) < 0)
+        return fail_um(r.path);
+    if (json)
+        print_stat_json(&r);
+    else
+        print_stat(&r);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return fail_sys("standard output");
+    return 0;
 }
+
+/* ---- gen ---- */
 
 /* One line: 16 hex digits of its offset, a space, dots, a newline. */
 static void gen_line(char *line, uint64_t offset)
@@ -277,52 +650,162 @@ static void gen_fill(char *buf, size_t len, uint64_t offset)
         gen_line(buf + i, offset + i);
 }
 
-static int gen_write(int fd, uint64_t size)
+static int gen_write(int fd, uint64_t size, struct progress *pr)
 {
     char *buf = malloc(GEN_BUF);    /* GEN_BUF is a multiple of GEN_LINE */
+    uint64_t off;
     int rc = 0;
 
     if (!buf)
         return -1;
-    for (uint64_t off = 0; off < size && rc == 0; off += GEN_BUF) {
+    for (off = 0; off < size && rc == 0; off += GEN_BUF) {
         size_t n = size - off < GEN_BUF ? (size_t)(size - off) : GEN_BUF;
 
         gen_fill(buf, GEN_BUF, off);
         rc = write_all(fd, buf, n);
+        progress_update(pr, rc == 0 ? off + n : off);
     }
+    progress_end(pr, off < size ? off : size);
     free(buf);
     return rc;
 }
 
 static int cmd_gen(int argc, char **argv)
 {
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "progress", no_argument, NULL, 'p' },
+        { "no-progress", no_argument, NULL, 'P' },
+        { NULL, 0, NULL, 0 },
+    };
+    enum progress_mode mode = PROGRESS_AUTO;
+    struct progress pr;
+    const char *path;
     uint64_t size;
-    int fd;
+    int fd, c, li;
 
-    if (argc != 2 || size_parse(argv[1], &size) < 0)
-        return usage();
-    fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    while ((c = next_option(argc, argv, "h", longs, &li)) != -1) {
+        if (c == 'h')
+            return command_help(find_command("gen"));
+        if (c == 'p' || c == 'P')
+            parse_progress(longs[li].name, &mode);
+        else
+            return EXIT_USAGE;
+    }
+    if (argc - optind != 2)
+        return usage_error("takes FILE and SIZE, got %d argument%s", argc - optind,
+                           argc - optind == 1 ? "" : "s");
+    path = argv[optind];
+    if (size_parse(argv[optind + 1], &size) < 0)
+        return usage_error("invalid size '%s': a number of bytes, optionally "
+                           "followed by K, M, G or T", argv[optind + 1]);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail_sys(argv[0]);
-    if (gen_write(fd, size) < 0) {
-        int rc = fail_sys(argv[0]);
+        return fail_sys(path);
+    progress_start(&pr, mode, true, "writing", size);
+    if (gen_write(fd, size, &pr) < 0) {
+        int rc = fail_sys(path);
         close(fd);
         return rc;
     }
     if (close(fd) < 0)
-        return fail_sys(argv[0]);
+        return fail_sys(path);
     return 0;
+}
+
+/* ---- help ---- */
+
+static int cmd_help(int argc, char **argv)
+{
+    const struct command *cmd;
+
+    if (argc > 2)
+        return usage_error("takes at most one COMMAND");
+    if (argc < 2 || strcmp(argv[1], "help") == 0 ||
+        strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage_text, stdout);
+        return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
+    }
+    cmd = find_command(argv[1]);
+    if (!cmd)
+        return usage_error("no command '%s'", argv[1]);
+    return command_help(cmd);
+}
+
+static const struct command commands[] = {
+    { "cat", cmd_cat, "cat FILE...",
+      "Print each FILE to standard output through a private, read-only usermap\n"
+      "mapping.  '-' is standard input.  Files whose size is not known in\n"
+      "advance (pipes, /proc and /sys files) and empty files are read with\n"
+      "read(2), as cat does.  A file that fails is reported, and the others are\n"
+      "still printed; the exit status is then 1.\n"
+      "\n"
+      "  -h, --help        print this help\n" },
+    { "stat", cmd_stat, "stat [--json] [--progress|--no-progress] FILE",
+      "Map FILE shared and read-only, read every byte of it, and print what\n"
+      "usermap did: pages faulted and filled, bytes read, memory resident, fault\n"
+      "times, elapsed time, throughput, and a checksum of the content.  The file\n"
+      "must be a regular file whose size is known in advance.\n"
+      "\n"
+      "  -j, --json        one JSON object instead of the table (bytes, counts,\n"
+      "                    nanoseconds; the checksum as a hex string)\n"
+      "      --progress    show a progress bar on stderr\n"
+      "      --no-progress do not (default: shown for files of 256 MiB and up\n"
+      "                    when stderr is a terminal)\n"
+      "  -h, --help        print this help\n" },
+    { "gen", cmd_gen, "gen [--progress|--no-progress] FILE SIZE",
+      "Write a deterministic sample file of SIZE bytes to FILE, replacing it:\n"
+      "64-byte text lines, each starting with its own offset in 16 hex digits.\n"
+      "SIZE is a number of bytes, optionally followed by K, M, G or T (powers\n"
+      "of 1024; 'KiB' and 'KB' mean the same).\n"
+      "\n"
+      "      --progress    show a progress bar on stderr\n"
+      "      --no-progress do not (default: shown when stderr is a terminal)\n"
+      "  -h, --help        print this help\n" },
+    { "help", cmd_help, "help [COMMAND]",
+      "Print the tool's usage, or COMMAND's.\n" },
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
-    const char *cmd = argc > 1 ? argv[1] : "help";
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    const struct command *cmd;
+    int c;
 
-    if (strcmp(cmd, "cat") == 0)
-        return cmd_cat(argc - 2, argv + 2);
-    if (strcmp(cmd, "stat") == 0)
-        return cmd_stat(argc - 2, argv + 2);
-    if (strcmp(cmd, "gen") == 0)
-        return cmd_gen(argc - 2, argv + 2);
-    return usage();
+    /* '+': options up to the command only; the command has its own. */
+    while ((c = next_option(argc, argv, "+hV", longs, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
+        }
+        if (c == 'V') {
+            printf("usermap %s\n", um_version());
+            return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
+        }
+        return EXIT_USAGE;
+    }
+    if (optind >= argc) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    cmd = find_command(argv[optind]);
+    if (!cmd)
+        return usage_error("no command '%s'", argv[optind]);
+    current = cmd->name;
+    argv += optind;
+    argc -= optind;
+    optind = 0;  /* glibc: start over on the command's own arguments */
+    return cmd->run(argc, argv);
 }
