@@ -725,20 +725,19 @@ static int read_error_prepare(struct ctx *c)
         return -1;
     }
     /* where its data is in the backing file */
-    struct {
-        struct fiemap fm;
-        struct fiemap_extent ext[4];
-    } q;
-    memset(&q, 0, sizeof q);
-    q.fm.fm_length = ~0ull;
-    q.fm.fm_flags = FIEMAP_FLAG_SYNC;
-    q.fm.fm_extent_count = 4;
-    if (ioctl(fd, FS_IOC_FIEMAP, &q) != 0 || q.fm.fm_mapped_extents < 1) {
+    /* struct fiemap ends in a flexible array: room for 4 extents after it */
+    uint64_t room[(sizeof(struct fiemap) + 4 * sizeof(struct fiemap_extent)) / 8 + 1];
+    struct fiemap *fm = (struct fiemap *)room;
+    memset(room, 0, sizeof room);
+    fm->fm_length = ~0ull;
+    fm->fm_flags = FIEMAP_FLAG_SYNC;
+    fm->fm_extent_count = 4;
+    if (ioctl(fd, FS_IOC_FIEMAP, fm) != 0 || fm->fm_mapped_extents < 1) {
         skip(c, "FIEMAP on %s: %s", f, strerror(errno));
         close(fd);
         return -1;
     }
-    dev.phys = (off_t)q.ext[0].fe_physical;
+    dev.phys = (off_t)fm->fm_extents[0].fe_physical;
     close(fd);
     return 0;
 }
