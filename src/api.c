@@ -28,19 +28,13 @@
 #include "error.h"
 #include "flush.h"
 #include "lifecycle.h"
+#include "mman_compat.h"
 #include "pool.h"
 #include "private.h"
 #include "prefetch.h"
 #include "ranges.h"
 #include "region.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#define MAP_TYPE_BITS 0x0f
 
 /* Flags usermap implements itself rather than passing to the kernel's
  * mmap of the memfd: populating or locking before the engine watches the

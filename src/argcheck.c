@@ -32,23 +32,11 @@
 #include "argcheck.h"
 #include "error.h"
 #include "lifecycle.h"
+#include "mman_compat.h"
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_DROPPABLE
-#define MAP_DROPPABLE 0x08
-#endif
-#ifndef PROT_SEM
-#define PROT_SEM 0x8
-#endif
 #ifndef HUGETLBFS_MAGIC
 #define HUGETLBFS_MAGIC 0x958458f6
 #endif
-#define MAP_TYPE_BITS 0x0f
 
 enum { CHECK_KERNEL = -1, CHECK_DONE = -2 };
 
