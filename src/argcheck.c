@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -65,7 +66,16 @@ static bool is_mapped(void *p)
 /* A PROT_NONE mapping that reserves nothing (the probes' own). */
 static void *probe_map(void *addr, size_t len, int flags)
 {
-    return mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
+    /* The system call itself: a sanitizer's mmap wrapper judges addresses
+     * by its own layout (ThreadSanitizer aborts on a probe near the top of
+     * the address space), and a probe is never used anyway. */
+    return (void *)syscall(SYS_mmap, addr, len, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
+}
+
+static void probe_unmap(void *p, size_t len)
+{
+    syscall(SYS_munmap, p, len);
 }
 
 /*
@@ -87,10 +97,10 @@ static uintptr_t task_size(void)
         if (p == MAP_FAILED && errno == ENOMEM)
             continue;
         if (p != MAP_FAILED)
-            munmap(p, pg);
+            probe_unmap(p, pg);
         p = probe_map((void *)(top - pg), pg, MAP_FIXED_NOREPLACE);
         if (p != MAP_FAILED)
-            munmap(p, pg);
+            probe_unmap(p, pg);
         known = p == MAP_FAILED && errno == ENOMEM ? top - pg : top;
         return known;
     }
@@ -166,7 +176,7 @@ static int address_range(struct mmap_call *c)
     void *p = probe_map(c->addr, len, fixed ? MAP_FIXED_NOREPLACE : 0);
 
     if (p != MAP_FAILED) {
-        munmap(p, len);
+        probe_unmap(p, len);
         return 0;
     }
     /* MAP_FIXED replaces what is there */
@@ -186,7 +196,7 @@ static int memlock(struct mmap_call *c)
         return 0;
     p = probe_map(NULL, len, MAP_LOCKED);
     if (p != MAP_FAILED) {
-        munmap(p, len);
+        probe_unmap(p, len);
         return 0;
     }
     return errno == EPERM || errno == EAGAIN ? errno : 0;
@@ -244,12 +254,12 @@ static int file_answer(struct mmap_call *c)
     if (p != MAP_FAILED) {
         munmap(p, len);
         if (scratch && p != scratch)
-            munmap(scratch, len);
+            probe_unmap(scratch, len);
         return 0;
     }
     if (scratch) {
         c->target_unmapped = !is_mapped(scratch);
-        munmap(scratch, len);
+        probe_unmap(scratch, len);
     }
     return err;
 }
