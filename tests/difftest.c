@@ -1032,8 +1032,11 @@ static void do_sysio(int idx, const struct op *o)
         return;
     }
     if (!before_file_write(idx, o->file, o->aoff, o->len, 0)) return;
-    R.ctx = slot_ctx(s);
-    if (!R.ctx && (R.ctx = tail_ctx(s, o->off, o->len)) != 0) R.ftail[o->file] = 1;
+    /* Bytes from past the end of the mapped file are the more specific
+     * reason for a difference: they are unspecified whatever else holds. */
+    R.ctx = tail_ctx(s, o->off, o->len);
+    if (R.ctx) R.ftail[o->file] = 1;
+    else R.ctx = slot_ctx(s);
     mark_file_write(o->file);
     r = pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
     log_ret(idx, r);
@@ -1168,7 +1171,7 @@ static void finish(int idx)
         fstat(R.fd[f], &st);
         uint8_t *buf = malloc((size_t)st.st_size + 1);
         ssize_t n = buf ? pread(R.fd[f], buf, (size_t)st.st_size, 0) : -1;
-        R.ctx = R.fmixed[f] ? 'c' : R.ftail[f] ? 't' : 0;
+        R.ctx = R.ftail[f] ? 't' : R.fmixed[f] ? 'c' : 0;
         logf_(idx, "file %d: size %lld, read %zd, fnv %016" PRIx64, f,
               (long long)st.st_size, n, n > 0 ? fnv(buf, (size_t)n) : 0);
         free(buf);
