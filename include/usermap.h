@@ -202,8 +202,12 @@ UM_API void *um_mmap_pool(um_pool *pool, void *addr, size_t length, int prot,
 struct um_stats {
     size_t page_size;           /* usermap page size of the pool, in bytes     */
     uint64_t memory_limit;      /* the pool's budget in bytes (0: none)         */
-    uint64_t faults;            /* faults served by usermap's handlers          */
-    uint64_t pages_filled;      /* pages brought in from a backing store        */
+    uint64_t faults;            /* faults served by usermap (some find their page
+                                 * brought in meanwhile by read-ahead)         */
+    uint64_t pages_filled;      /* pages brought in from a backing store, each
+                                 * counted once (so faults + prefetched may
+                                 * exceed it; a page read twice by a fault and
+                                 * read-ahead at once shows in bytes_read)     */
     uint64_t pages_prefetched;  /* of those, filled ahead of any fault          */
     uint64_t bytes_read;        /* bytes read from backing stores               */
     uint64_t bytes_written;     /* bytes written back to backing stores         */

@@ -89,13 +89,18 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
     }
     memset((char *)buf + got, 0, len - (size_t)got);
     STAT_ADD(counters, bytes_read, (uint64_t)got);
-    STAT_ADD(counters, pages_filled, (uint64_t)pages);
-    if (prefetch)
-        STAT_ADD(counters, pages_prefetched, (uint64_t)pages);
     placed = place_run(c, via, off, buf, len);
     count_placed(c, len, placed);
-    if (placed > 0)
+    if (placed > 0) {
+        /* Pages that came in: a page someone else installed meanwhile
+         * (read twice) counts once, as bytes read twice. */
+        uint64_t in = ((uint64_t)placed + c->page_size - 1) / c->page_size;
+
+        STAT_ADD(counters, pages_filled, in);
+        if (prefetch)
+            STAT_ADD(counters, pages_prefetched, in);
         evict_note_filled(c->pool, c, off, len, !prefetch);
+    }
     return placed < 0 ? (int)placed : pages;
 }
 
