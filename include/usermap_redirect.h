@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * usermap_redirect.h - build an existing mmap program against usermap
  * unchanged:  cc -include usermap_redirect.h prog.c -lusermap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * addrspace.c - see addrspace.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * addrspace.h - where the library's own mappings go.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api.c - the public calls: argument checks with the kernel's errno rules,
  * then the region table and the caches.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * argcheck.c - the argument checks of um_mmap, um_munmap, um_mprotect,
  * um_msync and um_madvise, as tables in the order Linux 6.x makes them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * argcheck.h - the argument checks of the public calls, in the kernel's
  * own order (argcheck.c holds the tables).

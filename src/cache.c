@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.c - one memfd page cache per backing file: its life, from the
  * first mapping of the file to the last, and what is done to every cache

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.h - the page cache of one backing file (or of one anonymous shared
  * mapping): a memfd holding the pages that are in memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache_fill.c - bringing pages into a cache: contiguous runs of missing
  * pages read from the store and installed atomically, and the claims that

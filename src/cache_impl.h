@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache_impl.h - the inside of a cache, shared by the files that make one
  * up: cache.c (life, identity, the whole process), cache_fill.c (bringing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache_writeback.c - dirty pages out of a cache: finding them (dirty
  * tracking), writing them to the store, dropping clean pages

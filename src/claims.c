@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * claims.c - claims on ranges of pages (see claims.h).  A handful of
  * slots under one mutex: claims are few and short, and the code runs in

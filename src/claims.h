@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * claims.h - claims on ranges of pages: a fill, a write-back, an eviction
  * or a write fault holds one while it works on some pages, and the others

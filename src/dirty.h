@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dirty.h - which pages of a cache hold writes the store has not yet
  * accepted, in memory that every process sharing the cache sees.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine.h - the fault path: how usermap learns that a page is wanted and
  * how it puts bytes in place.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine_uffd.c - the userfaultfd engine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.h - errno plus a sentence: how every usermap call reports failure.
  */

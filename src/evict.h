@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * evict.h - keeping a pool under its memory limit: the pool's resident
  * pages in the order they came in, and the policies that pick which leave.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.c - what a fault means: find the region, fill the usermap page
  * that holds the address, wake the threads waiting on it.

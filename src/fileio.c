@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fileio.c - the file calls that must see usermap's caches: a file's size
  * set through usermap moves the end of every mapping of it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flush.c - see flush.h.
  *

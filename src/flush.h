@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flush.h - writing back the file pages a range of mappings holds
  * (msync, munmap), with no lock held while the store works.

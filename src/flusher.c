@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flusher.c - see flusher.h.
  *

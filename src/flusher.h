@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flusher.h - the thread that writes dirty pages back for eviction.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lifecycle.c - starting usermap on first use, and keeping its promises
  * across fork() and exit().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lifecycle.h - what the library sets up once, and what it must do around
  * fork() and exit(): the library lock, the engine, the page size.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * linux_compat.h - kernel interfaces newer than this system's headers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mman_compat.h - mmap flags and protections newer than this machine's
  * headers (Linux 6.1), defined where missing; what the kernel accepts is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pagemap.c - PAGEMAP_SCAN, see pagemap.h.
  */

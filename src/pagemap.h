@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pagemap.h - asking the kernel about page-table entries of a range
  * (PAGEMAP_SCAN on /proc/self/pagemap): which pages were written, which

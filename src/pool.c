@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c - pool configuration: defaults, validation, the environment.
  */

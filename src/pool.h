@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.h - a pool: the page size, budget and policies shared by a set of
  * mappings, and their counters.

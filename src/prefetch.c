@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * prefetch.c - a pool's fill threads: they take requests from a queue and
  * fill pages into caches while the program runs.

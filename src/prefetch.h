@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * prefetch.h - filling pages before they are touched: a pool's fill
  * threads and their queue, fed by read-ahead and MADV_WILLNEED.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * private.c - the pages a private mapping owns, counted against the
  * budget and spilled to a swap file when evicted (see private.h).

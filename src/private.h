@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * private.h - the pages a MAP_PRIVATE mapping owns, in a pool with a
  * memory limit: its anonymous memory, or its copy-on-write copies of a

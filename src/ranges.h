@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ranges.h - a growable list of [start, end) ranges, sorted and merged on
  * demand: how write-back gathers dirty pages found through several mappings.

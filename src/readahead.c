@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * readahead.c - sequential fault detection and the read-ahead window.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * readahead.h - telling sequential faults from random ones, and deciding
  * what to fill ahead.  The state lives in each cache: one stream per file,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.c - the region table: a sorted array, searched by bisection.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.h - the table of usermap's mappings: which address range maps
  * which cache at which offset.

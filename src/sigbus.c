@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sigbus.c - the SIGBUS handler of in-thread pools, and of pages that
  * could not be read.

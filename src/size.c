@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size.c - sizes as people write them, see size.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size.h - sizes as people write them ("512M", "4G", "64KiB"), read the
  * same way by the environment of the default pool, the tool and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sparse.c - the data of sparse files, see sparse.h.
  */

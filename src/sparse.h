@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sparse.h - the data of sparse files (memfds, the swap file): where it
  * is (SEEK_DATA/SEEK_HOLE) and taking it out (hole punching).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.h - the counters of a pool, behind um_stats().  Updated from any
  * thread without locks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_file.c - a regular file as a backing store: pread and pwrite.
  */

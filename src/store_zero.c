@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_zero.c - the store behind anonymous shared memory: all zeros, and
  * nowhere to write back to (write is NULL, so caches never try).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * thread.h - starting the library's own threads (fault handlers, fill
  * threads).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conformance.c - kernel-differential conformance tests for usermap.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * difftest.c - kernel-differential random tester for usermap.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * integrity.c - kernel-differential tests of issue 7 ("usermap never writes
  * a stale byte, never drops a dirty one, never hangs") for the cases the

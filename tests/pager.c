@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pager.c - what usermap does that the kernel's mmap cannot be asked to:
  * a memory budget per pool, eviction policies, write-back of only the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * threads.c - many threads faulting, writing, syncing and mapping at once.
  *
