@@ -1089,9 +1089,11 @@ static char child_marks(const struct op *o, int stores)
     char ctx = 0;
     for (int i = 0; i < n; i++) {
         int what = (int)below(&r, 10), si = (int)below(&r, NSLOTS);
-        (void)next(&r);
+        uint64_t x = next(&r);
         if (!R.s[si].live || what >= 8) continue;
-        if (slot_ctx(&R.s[si])) ctx = 'c';
+        /* the same offset and length child_actions draws */
+        if (tail_ctx(&R.s[si], (int64_t)(x % R.s[si].len), 1 + (x >> 40) % 4)) ctx = 't';
+        else if (slot_ctx(&R.s[si]) && ctx != 't') ctx = 'c';
         if (stores && what >= 4) mark_store(&R.s[si]);
     }
     return ctx;
