@@ -25,11 +25,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "usermap.h"
 
 #define RW (PROT_READ | PROT_WRITE)
@@ -51,62 +50,17 @@
  * safe to test twice: under ASan, the runtime's own mmap can fill it.) */
 #define NOWHERE ((void *)0)
 
-/* Seconds one side of a scenario may take, and each child in it: a hang
- * becomes a failure ("killed by SIGALRM (timed out)"). */
+/* Seconds one side of a scenario may take (each child in it:
+ * HR_CHILD_TIMEOUT): a hang becomes a failure ("killed by SIGALRM (timed
+ * out)"). */
 #define SIDE_TIMEOUT 20
-#define CHILD_TIMEOUT 10
 
 /* ================================================================== */
-/* The two tables of operations                                       */
+/* Everything a scenario works with                                    */
 
-struct ops {
-    const char *name;
-    void *(*mmap)(void *, size_t, int, int, int, off_t);
-    int (*munmap)(void *, size_t);
-    int (*msync)(void *, size_t, int);
-    int (*mprotect)(void *, size_t, int);
-    int (*madvise)(void *, size_t, int);
-    /* usermap's side calls um_ftruncate, as a program built with
-     * usermap_redirect.h does; pread/pwrite are the syscalls on both sides */
-    int (*ftruncate)(int, off_t);
-};
-
-/* Built against a library older than um_ftruncate (only to show that the
- * integrity scenarios fail on old code): the kernel's ftruncate instead. */
-#ifdef CONFORMANCE_NO_UM_FTRUNCATE
-#define UM_FTRUNCATE ftruncate
-#else
-#define UM_FTRUNCATE um_ftruncate
-#endif
-
-static const struct ops kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
-                                      madvise, ftruncate};
-static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                       um_mprotect, um_madvise, UM_FTRUNCATE};
-
-/* ================================================================== */
-/* Outcomes                                                           */
-
-#define MAX_FIELDS 160
-
-struct field {
-    char key[48];
-    char val[112];
-};
-
-/* Lives in shared memory: a scenario process fills it, the runner reads it. */
-struct outcome {
-    int nfields;
-    int dropped; /* fields that did not fit */
-    int done;    /* the scenario process got to its end */
-    char bad[1024]; /* unmet expectations, "; "-separated */
-    struct field f[MAX_FIELDS];
-};
-
-/* Everything a scenario works with. */
 struct t {
-    const struct ops *ops;
-    struct outcome *o;
+    const struct hr_ops *ops;
+    struct hr_outcome *o;
     size_t pg;
     const char *dir; /* where temporary files go */
     jmp_buf stop;    /* a required step failed: give up the scenario */
@@ -116,42 +70,11 @@ struct t {
     int nfds;
 };
 
-static void bad(struct t *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void field(struct t *t, const char *key, const char *want,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void bad(struct t *t, const char *fmt, ...)
-{
-    char msg[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    size_t n = strlen(t->o->bad);
-    snprintf(t->o->bad + n, sizeof t->o->bad - n, "%s%s", n ? "; " : "", msg);
-}
-
-/* Record a field; when WANT is not NULL the value must be exactly WANT. */
-static void field(struct t *t, const char *key, const char *want,
-                  const char *fmt, ...)
-{
-    char val[sizeof t->o->f[0].val];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(val, sizeof val, fmt, ap);
-    va_end(ap);
-    struct outcome *o = t->o;
-    if (o->nfields < MAX_FIELDS) {
-        struct field *f = &o->f[o->nfields++];
-        snprintf(f->key, sizeof f->key, "%s", key);
-        memcpy(f->val, val, sizeof f->val);
-    } else {
-        o->dropped++;
-    }
-    if (want && strcmp(val, want) != 0)
-        bad(t, "%s: got \"%s\", want \"%s\"", key, val, want);
-}
+/* The harness's recording functions on the scenario's outcome. */
+#define bad(t, ...) hr_bad((t)->o, __VA_ARGS__)
+#define field(t, ...) hr_field((t)->o, __VA_ARGS__)
+#define ret(t, key, r, want) hr_ret((t)->o, key, r, want)
+#define errname hr_errname
 
 static void check(struct t *t, const char *key, int cond, const char *detail)
 {
@@ -159,37 +82,6 @@ static void check(struct t *t, const char *key, int cond, const char *detail)
 }
 
 static void stop(struct t *t) { longjmp(t->stop, 1); }
-
-static const char *errname(int e)
-{
-    const char *s = strerrorname_np(e);
-    return s ? s : "E?";
-}
-
-/* Small formatted strings for expectations, e.g. N(4096), V(0x5a). */
-static const char *fmt_ring(const char *fmt, long long v)
-{
-    static char ring[8][40];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(ring[i], sizeof ring[i], fmt, v);
-    return ring[i];
-}
-#define N(v) fmt_ring("%lld", (long long)(v))
-#define V(v) fmt_ring("value %lld", (long long)(v))
-#define X(v) fmt_ring("%02llx", (long long)(v))
-
-/* Record the result of a call returning an int or ssize_t. */
-static long ret(struct t *t, const char *key, long r, const char *want)
-{
-    int e = errno;
-    if (r < 0)
-        field(t, key, want, "%ld %s", r, errname(e));
-    else
-        field(t, key, want, "%ld", r);
-    errno = e;
-    return r;
-}
 
 /* mmap through the table under test; WANT is OK or E(...).  A mapping that
  * was wanted and failed stops the scenario; one that was not wanted and
@@ -266,12 +158,7 @@ static void cleanup(struct t *t)
         free(t->mem[--t->nmem]);
 }
 
-/* The byte at offset x of a test file made with SEED: pages differ, seeds
- * differ, and a page read at the wrong offset shows. */
-static uint8_t pat(uint64_t x, int seed)
-{
-    return (uint8_t)(x * 7 + (x >> 12) * 31 + (uint64_t)seed * 59 + 1);
-}
+#define pat hr_pat
 
 #define SPARSE (-1) /* seed of a file that is all hole */
 
@@ -304,17 +191,9 @@ static int tmp_file(struct t *t, size_t size, int seed, char *path)
             bad(t, "harness: ftruncate: %s", strerror(errno));
             stop(t);
         }
-    } else {
-        uint8_t buf[65536];
-        for (size_t off = 0; off < size; off += sizeof buf) {
-            size_t n = size - off < sizeof buf ? size - off : sizeof buf;
-            for (size_t i = 0; i < n; i++)
-                buf[i] = pat(off + i, seed);
-            if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
-                bad(t, "harness: pwrite: %s", strerror(errno));
-                stop(t);
-            }
-        }
+    } else if (hr_write_pattern(fd, size, seed) != 0) {
+        bad(t, "harness: pwrite: %s", strerror(errno));
+        stop(t);
     }
     if (path)
         snprintf(path, 512, "%s", name);
@@ -326,45 +205,29 @@ static int reopen(struct t *t, const char *path, int flags)
     return track_fd(t, open(path, flags));
 }
 
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* Compare LEN bytes at GOT (a mapping, or a buffer read from a file) with
  * the model WANT.  The value is the checksum, plus where they differ. */
 static void want_bytes(struct t *t, const char *key, const void *got,
                        const void *want, size_t len)
 {
-    const volatile uint8_t *g = got;
     const uint8_t *w = want;
-    uint8_t *snap = malloc(len ? len : 1);
-    if (!snap) {
+    size_t first;
+    uint8_t g;
+    uint64_t hash;
+    size_t ndiff = hr_compare_bytes(got, w, len, &first, &g, &hash);
+    if (ndiff == (size_t)-1) {
         bad(t, "harness: out of memory");
         stop(t);
     }
-    for (size_t i = 0; i < len; i++)
-        snap[i] = g[i];
-    size_t first = len, ndiff = 0;
-    for (size_t i = 0; i < len; i++)
-        if (snap[i] != w[i]) {
-            if (first == len)
-                first = i;
-            ndiff++;
-        }
     if (ndiff == 0)
         field(t, key, NULL, "%zu bytes as expected (fnv %016llx)", len,
-              (unsigned long long)fnv(snap, len));
+              (unsigned long long)hash);
     else {
         field(t, key, NULL, "%zu bytes differ, first at +%zu: %02x want %02x",
-              ndiff, first, snap[first], w[first]);
+              ndiff, first, g, w[first]);
         bad(t, "%s: %zu bytes differ from the model, first at +%zu", key, ndiff,
             first);
     }
-    free(snap);
 }
 
 /* The file's bytes [off, off+len), read with pread, against a model. */
@@ -513,43 +376,9 @@ static void exercise(struct t *t, struct m *m)
 }
 
 /* ================================================================== */
-/* Children: signals and values reported through a pipe                */
+/* Children: signals and values reported through a pipe (harness.h)    */
 
-enum { REP_VALUE = 1, REP_SIGNAL = 2 };
-
-struct report {
-    int kind, signo, code;
-    long long off, val;
-};
-
-static int rep_fd = -1;
-static uintptr_t rep_base;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-    (void)uc;
-    struct report r = {REP_SIGNAL, sig, si->si_code,
-                       (long long)((uintptr_t)si->si_addr - rep_base), 0};
-    if (write(rep_fd, &r, sizeof r) < 0) {
-    }
-    _exit(0);
-}
-
-/* A child's answer, when it has one before exiting. */
-static void child_report(long long v)
-{
-    struct report r = {REP_VALUE, 0, 0, 0, v};
-    if (write(rep_fd, &r, sizeof r) < 0) {
-    }
-}
-
-/* Two pipes for a parent and child to take turns. */
-struct sync {
-    int down[2]; /* parent -> child */
-    int up[2];   /* child -> parent */
-};
-
-static void sync_open(struct t *t, struct sync *s)
+static void sync_open(struct t *t, struct hr_sync *s)
 {
     if (pipe(s->down) || pipe(s->up)) {
         bad(t, "harness: pipe: %s", strerror(errno));
@@ -567,128 +396,27 @@ static int await(int fd)
 {
     struct pollfd pf = {fd, POLLIN, 0};
     char c;
-    if (poll(&pf, 1, CHILD_TIMEOUT * 1000) != 1)
+    if (poll(&pf, 1, HR_CHILD_TIMEOUT * 1000) != 1)
         return -1;
     return read(fd, &c, 1) == 1 ? 0 : -1;
 }
 
-struct child {
-    pid_t pid;
-    int rep;
-    struct sync *s;
-};
-
-typedef long long (*child_fn)(void *arg);
-
-/* Fork a child that runs FN(ARG) with SIGSEGV/SIGBUS handlers reporting
- * signal, si_code and si_addr - BASE; a child that returns reports the
- * value.  Every child has CHILD_TIMEOUT seconds. */
-static struct child spawn(struct t *t, const void *base, child_fn fn, void *arg,
-                          struct sync *s)
+/* hr_spawn; a pipe or fork that fails stops the scenario. */
+static struct hr_child spawn(struct t *t, const void *base, hr_child_fn fn,
+                             void *arg, struct hr_sync *s)
 {
-    int p[2];
-    if (pipe(p) != 0) {
-        bad(t, "harness: pipe: %s", strerror(errno));
+    struct hr_child c;
+    const char *what;
+    if (hr_spawn(&c, base, fn, arg, s, &what) != 0) {
+        bad(t, "harness: %s: %s", what, strerror(errno));
         stop(t);
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        bad(t, "harness: fork: %s", strerror(errno));
-        stop(t);
-    }
-    if (pid == 0) {
-        close(p[0]);
-        if (s) {
-            close(s->down[1]);
-            close(s->up[0]);
-        }
-        rep_fd = p[1];
-        rep_base = (uintptr_t)base;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_fault;
-        sa.sa_flags = SA_SIGINFO;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGSEGV, &sa, NULL);
-        sigaction(SIGBUS, &sa, NULL);
-        alarm(CHILD_TIMEOUT);
-        child_report(fn(arg));
-        _exit(0);
-    }
-    close(p[1]);
-    if (s) {
-        close(s->down[0]);
-        close(s->up[1]);
-    }
-    return (struct child){pid, p[0], s};
+    return c;
 }
 
-static void fmt_status(char *buf, size_t n, int st)
-{
-    if (WIFEXITED(st))
-        snprintf(buf, n, "exit %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(buf, n, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(st)),
-                 WTERMSIG(st) == SIGALRM ? " (timed out)" : "");
-    else
-        snprintf(buf, n, "status %#x", st);
-}
-
-static void fmt_signal(char *buf, size_t n, int sig, int code, long long off)
-{
-    const char *c = NULL;
-    if (sig == SIGSEGV)
-        c = code == SEGV_MAPERR   ? "SEGV_MAPERR"
-            : code == SEGV_ACCERR ? "SEGV_ACCERR"
-                                  : NULL;
-    if (sig == SIGBUS)
-        c = code == BUS_ADRERR   ? "BUS_ADRERR"
-            : code == BUS_ADRALN ? "BUS_ADRALN"
-            : code == BUS_OBJERR ? "BUS_OBJERR"
-                                 : NULL;
-    const char *s = sigabbrev_np(sig);
-    if (c)
-        snprintf(buf, n, "SIG%s %s at +%lld", s ? s : "?", c, off);
-    else
-        snprintf(buf, n, "SIG%s code %d at +%lld", s ? s : "?", code, off);
-}
-
-/* Collect a child's report as field KEY (want WANT, if not NULL). */
-static void reap(struct t *t, const char *key, struct child c, const char *want)
-{
-    struct report r;
-    size_t got = 0;
-    memset(&r, 0, sizeof r);
-    while (got < sizeof r) {
-        ssize_t n = read(c.rep, (char *)&r + got, sizeof r - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(c.rep);
-    if (c.s) {
-        close(c.s->down[1]);
-        close(c.s->up[0]);
-    }
-    int st = 0;
-    while (waitpid(c.pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    char val[96], status[48];
-    fmt_status(status, sizeof status, st);
-    if (got == sizeof r && r.kind == REP_SIGNAL)
-        fmt_signal(val, sizeof val, r.signo, r.code, r.off);
-    else if (got == sizeof r && r.kind == REP_VALUE)
-        snprintf(val, sizeof val, "value %lld", r.val);
-    else
-        snprintf(val, sizeof val, "no report");
-    if (strcmp(status, "exit 0") != 0)
-        field(t, key, want, "%s, then %s", val, status);
-    else
-        field(t, key, want, "%s", val);
-}
+#define reap(t, key, c, want) hr_reap((t)->o, key, c, want)
+#define child_report hr_child_report
+#define fmt_signal hr_fmt_signal
 
 struct access {
     volatile uint8_t *addr;
@@ -1335,8 +1063,8 @@ static void sc_private_two_maps(struct t *t, intptr_t arg)
 struct fork_args {
     uint8_t *p;
     size_t pg;
-    struct sync *s;
-    const struct ops *ops;
+    struct hr_sync *s;
+    const struct hr_ops *ops;
     const char *path;
     int do_munmap;
 };
@@ -1358,13 +1086,13 @@ static void sc_private_fork(struct t *t, intptr_t k)
 {
     size_t pg = t->pg;
     struct m m;
-    struct sync s;
+    struct hr_sync s;
     mk_kind(t, &m, k, 3, RW);
     poke(&m, 5); /* before the fork */
     sync_open(t, &s);
     struct fork_args a = {m.p, pg, &s, NULL, NULL, 0};
     long long snapshot = m.now[5] | m.now[pg + 5] << 8;
-    struct child c = spawn(t, m.p, private_fork_child, &a, &s);
+    struct hr_child c = spawn(t, m.p, private_fork_child, &a, &s);
     poke(&m, 5); /* after the fork */
     poke(&m, pg + 5);
     post(s.down[1]);
@@ -1518,11 +1246,11 @@ static void sc_shared_fork(struct t *t, intptr_t k)
 {
     size_t pg = t->pg;
     struct m m;
-    struct sync s;
+    struct hr_sync s;
     mk_kind(t, &m, k, 2, RW);
     sync_open(t, &s);
     struct fork_args a = {m.p, pg, &s, NULL, NULL, 0};
-    struct child c = spawn(t, m.p, shared_fork_child, &a, &s);
+    struct hr_child c = spawn(t, m.p, shared_fork_child, &a, &s);
     poke(&m, 10);
     post(s.down[1]);
     field(t, "child answered", "yes", "%s", await(s.up[0]) == 0 ? "yes" : "no");
@@ -3262,10 +2990,9 @@ static const struct scenario scenarios[] = {
 /* ================================================================== */
 /* The runner                                                          */
 
-
 static size_t g_pg;
 static char g_dir[512];
-static int g_verbose;
+static struct hr_args g_args;
 
 static void clean_dir(void)
 {
@@ -3279,42 +3006,40 @@ static void clean_dir(void)
     closedir(d);
 }
 
-/* Run one side of a scenario in its own process; STATUS is how it ended. */
-static void run_side(const struct scenario *s, const struct ops *ops,
-                     struct outcome *o, char *status, size_t n)
+struct side {
+    const struct scenario *s;
+    const struct hr_ops *ops;
+    struct hr_outcome *o;
+};
+
+/* In the side's process: the scenario, given up at a stop(). */
+static void side_main(void *arg)
 {
+    struct side *sd = arg;
+    static struct t t; /* static: survives longjmp untouched */
+    memset(&t, 0, sizeof t);
+    t.ops = sd->ops;
+    t.o = sd->o;
+    t.pg = g_pg;
+    t.dir = g_dir;
+    if (setjmp(t.stop) == 0)
+        sd->s->fn(&t, sd->s->arg);
+    cleanup(&t);
+}
+
+/* Run one side of a scenario in its own process; STATUS is how it ended. */
+static void run_side(const struct scenario *s, const struct hr_ops *ops,
+                     struct hr_outcome *o, char *status, size_t n)
+{
+    struct side sd = {s, ops, o};
+    struct hr_proc proc = {SIDE_TIMEOUT, s->env, " (timed out)", 0};
     memset(o, 0, sizeof *o);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(status, n, "fork: %s", strerror(errno));
-        return;
-    }
-    if (pid == 0) {
-        static struct t t; /* static: survives longjmp untouched */
-        memset(&t, 0, sizeof t);
-        t.ops = ops;
-        t.o = o;
-        t.pg = g_pg;
-        t.dir = g_dir;
-        alarm(SIDE_TIMEOUT);
-        if (s->env)
-            putenv((char *)s->env);
-        if (setjmp(t.stop) == 0)
-            s->fn(&t, s->arg);
-        cleanup(&t);
-        o->done = 1;
-        exit(0);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    fmt_status(status, n, st);
+    hr_run_proc(o, side_main, &sd, &proc, status, n);
     clean_dir();
 }
 
 /* What went wrong with one side on its own ("" if nothing). */
-static void side_problems(const struct outcome *o, const char *status,
+static void side_problems(const struct hr_outcome *o, const char *status,
                           char *out, size_t n)
 {
     out[0] = 0;
@@ -3322,57 +3047,34 @@ static void side_problems(const struct outcome *o, const char *status,
         snprintf(out, n, "process %s%s", status, o->done ? "" : " before the end");
     else if (o->dropped)
         snprintf(out, n, "harness: %d fields dropped", o->dropped);
-    if (o->bad[0]) {
-        size_t l = strlen(out);
-        snprintf(out + l, n - l, "%sexpectations: %s", l ? "; " : "", o->bad);
-    }
+    if (o->bad[0])
+        hr_append(out, n, "expectations: %s", o->bad);
 }
 
-static void dump(const char *side, const struct outcome *o)
+static void dump(const char *side, const struct hr_outcome *o)
 {
-    for (int i = 0; i < o->nfields; i++)
-        printf("    %-8s %-40s %s\n", side, o->f[i].key, o->f[i].val);
+    if (g_args.verbose)
+        hr_dump(side, o, 40);
 }
 
-/* Append "[key] kernel=... usermap=..." for every differing field. */
-static int diff_fields(const struct outcome *k, const struct outcome *u,
-                       char *out, size_t n)
-{
-    int ndiff = 0;
-    int max = k->nfields > u->nfields ? k->nfields : u->nfields;
-    for (int i = 0; i < max; i++) {
-        const struct field *a = i < k->nfields ? &k->f[i] : NULL;
-        const struct field *b = i < u->nfields ? &u->f[i] : NULL;
-        if (a && b && strcmp(a->key, b->key) == 0 && strcmp(a->val, b->val) == 0)
-            continue;
-        size_t l = strlen(out);
-        snprintf(out + l, n - l, "%s[%s] kernel=%s usermap=%s", l ? "; " : "",
-                 a ? a->key : b->key, a ? a->val : "(none)", b ? b->val : "(none)");
-        ndiff++;
-    }
-    return ndiff;
-}
-
-static int run_scenario(const struct scenario *s, struct outcome *ko,
-                        struct outcome *uo, int kernel_only)
+static int run_scenario(const struct scenario *s, struct hr_outcome *ko,
+                        struct hr_outcome *uo, int kernel_only)
 {
     char kst[64], ust[64], kp[1400], up[1400], msg[4096];
     msg[0] = 0;
     if (s->usermap_only) {
-        run_side(s, &usermap_ops, uo, ust, sizeof ust);
+        run_side(s, &hr_usermap_ops, uo, ust, sizeof ust);
         side_problems(uo, ust, up, sizeof up);
-        if (g_verbose)
-            dump("usermap", uo);
+        dump("usermap", uo);
         if (up[0])
             printf("FAIL %s (usermap-only): %s\n", s->name, up);
         else
             printf("ok %s (usermap-only)\n", s->name);
         return up[0] == 0;
     }
-    run_side(s, &kernel_ops, ko, kst, sizeof kst);
+    run_side(s, &hr_kernel_ops, ko, kst, sizeof kst);
     side_problems(ko, kst, kp, sizeof kp);
-    if (g_verbose)
-        dump("kernel", ko);
+    dump("kernel", ko);
     if (kernel_only) {
         if (kp[0])
             printf("FAIL %s: kernel %s\n", s->name, kp);
@@ -3380,24 +3082,19 @@ static int run_scenario(const struct scenario *s, struct outcome *ko,
             printf("ok %s (kernel)\n", s->name);
         return kp[0] == 0;
     }
-    run_side(s, &usermap_ops, uo, ust, sizeof ust);
+    run_side(s, &hr_usermap_ops, uo, ust, sizeof ust);
     side_problems(uo, ust, up, sizeof up);
-    if (g_verbose)
-        dump("usermap", uo);
+    dump("usermap", uo);
     if (kp[0])
         snprintf(msg, sizeof msg, "kernel side (the test's expectation is wrong): %s; ",
                  kp);
-    int ndiff = diff_fields(ko, uo, msg, sizeof msg);
+    int ndiff = hr_diff_fields(ko, uo, msg, sizeof msg);
     if (strcmp(kst, ust) != 0) {
-        size_t l = strlen(msg);
-        snprintf(msg + l, sizeof msg - l, "%s[process] kernel=%s usermap=%s",
-                 l ? "; " : "", kst, ust);
+        hr_append(msg, sizeof msg, "[process] kernel=%s usermap=%s", kst, ust);
         ndiff++;
     }
-    if (!kp[0] && !ndiff && up[0]) { /* cannot normally happen */
-        size_t l = strlen(msg);
-        snprintf(msg + l, sizeof msg - l, "usermap side: %s", up);
-    }
+    if (!kp[0] && !ndiff && up[0]) /* cannot normally happen */
+        hr_append(msg, sizeof msg, "usermap side: %s", up);
     if (msg[0])
         printf("FAIL %s: %s\n", s->name, msg);
     else
@@ -3405,61 +3102,28 @@ static int run_scenario(const struct scenario *s, struct outcome *ko,
     return msg[0] == 0;
 }
 
-static int selected(const char *name, int argc, char **argv, int first)
-{
-    if (first >= argc)
-        return 1;
-    for (int i = first; i < argc; i++)
-        if (fnmatch(argv[i], name, 0) == 0)
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    int kernel_only = 0, list = 0, first = 1;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        if (strcmp(argv[first], "-v") == 0)
-            g_verbose = 1;
-        else if (strcmp(argv[first], "--kernel") == 0)
-            kernel_only = 1;
-        else if (strcmp(argv[first], "--list") == 0)
-            list = 1;
-        else {
-            fprintf(stderr, "usage: %s [-v] [--kernel] [--list] [NAME-or-glob ...]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (list) {
+    if (hr_parse_args(argc, argv, &g_args) != 0)
+        return 2;
+    if (g_args.list) {
         for (size_t i = 0; i < NSCENARIOS; i++)
-            if (selected(scenarios[i].name, argc, argv, first))
+            if (hr_selected(&g_args, scenarios[i].name))
                 printf("%s\n", scenarios[i].name);
         return 0;
     }
 
-    setvbuf(stdout, NULL, _IOLBF, 0);
     g_pg = (size_t)sysconf(_SC_PAGESIZE);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/usermap-conformance.XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_dir)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", g_dir, strerror(errno));
+    struct hr_outcome *o;
+    if (hr_start("conformance", g_dir, sizeof g_dir, &o) != 0)
         return 2;
-    }
-    struct outcome *o = mmap(NULL, 2 * sizeof *o, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (o == MAP_FAILED) {
-        fprintf(stderr, "mmap: %s\n", strerror(errno));
-        rmdir(g_dir);
-        return 2;
-    }
 
     int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < NSCENARIOS; i++) {
         const struct scenario *s = &scenarios[i];
-        if (!selected(s->name, argc, argv, first))
+        if (!hr_selected(&g_args, s->name))
             continue;
-        if (kernel_only && s->usermap_only)
+        if (g_args.kernel_only && s->usermap_only)
             continue;
         if (s->needs_free_holes && !HOLES_STAY_FREE) {
             printf("skip %s (AddressSanitizer maps its own memory into unmapped ranges)\n",
@@ -3467,7 +3131,7 @@ int main(int argc, char **argv)
             skipped++;
             continue;
         }
-        if (run_scenario(s, &o[0], &o[1], kernel_only))
+        if (run_scenario(s, &o[0], &o[1], g_args.kernel_only))
             passed++;
         else
             failed++;

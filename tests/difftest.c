@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "usermap.h"
 
 #ifndef MADV_POPULATE_READ
@@ -76,22 +77,12 @@
 /* ================================================================== */
 /* The two (three) tables of functions                                 */
 
-struct fns {
-    const char *name;
-    void *(*mmap)(void *, size_t, int, int, int, off_t);
-    int (*munmap)(void *, size_t);
-    int (*msync)(void *, size_t, int);
-    int (*mprotect)(void *, size_t, int);
-    int (*madvise)(void *, size_t, int);
-};
-
-static const struct fns kernel_fns = {"kernel", mmap, munmap, msync, mprotect,
-                                      madvise};
+/* The kernel's and usermap's are the harness's, hr_kernel_ops and
+ * hr_usermap_ops (harness.h); their ftruncate is not used here (the ops
+ * call the kernel's ftruncate on both sides). */
 /* --self-check's second side: the kernel again, as a distinct table. */
-static const struct fns kernel_self_fns = {"kernel (self-check)", mmap, munmap,
-                                           msync, mprotect, madvise};
-static const struct fns usermap_fns = {"usermap", um_mmap, um_munmap, um_msync,
-                                       um_mprotect, um_madvise};
+static const struct hr_ops kernel_self_fns = {"kernel (self-check)", mmap, munmap,
+                                           msync, mprotect, madvise, ftruncate};
 
 /* ================================================================== */
 /* Operations, as data                                                 */
@@ -565,7 +556,7 @@ struct slot {
 };
 
 struct run {
-    const struct fns *f;
+    const struct hr_ops *f;
     uint64_t seed;
     int fd[NFILES], rofd[NFILES], wofd[NFILES], dirfd;
     uint8_t *arena;
@@ -578,7 +569,7 @@ struct run {
 };
 
 static struct run R; /* static: survives siglongjmp untouched */
-static const struct fns *R_second; /* the table of the second run */
+static const struct hr_ops *R_second; /* the table of the second run */
 
 static sigjmp_buf g_jmp;
 static volatile sig_atomic_t g_armed;
@@ -1196,7 +1187,7 @@ static int open_files(const char *dir)
 }
 
 /* The body of one run process.  Op index -1 is the setup, N the end. */
-static void run_ops(const struct fns *f, const char *dir, int logfd,
+static void run_ops(const struct hr_ops *f, const char *dir, int logfd,
                     const struct op *ops, int n)
 {
     memset(&R, 0, sizeof R);
@@ -1314,7 +1305,7 @@ static char *slurp(const char *path, size_t *len)
     return b;
 }
 
-static void run_side(struct side *sd, const struct fns *f, uint64_t seed,
+static void run_side(struct side *sd, const struct hr_ops *f, uint64_t seed,
                      const struct op *ops, int n, const char *tag)
 {
     snprintf(sd->dir, sizeof sd->dir, "%s/%s", g_root, tag);
@@ -1477,8 +1468,8 @@ static void run_pair(uint64_t seed, const struct op *ops, int n, struct divergen
     memset(&k, 0, sizeof k);
     memset(&u, 0, sizeof u);
     memset(d, 0, sizeof *d);
-    run_side(&k, &kernel_fns, seed, ops, n, "kernel");
-    R_second = g_self_check ? &kernel_self_fns : &usermap_fns;
+    run_side(&k, &hr_kernel_ops, seed, ops, n, "kernel");
+    R_second = g_self_check ? &kernel_self_fns : &hr_usermap_ops;
     run_side(&u, R_second, seed, ops, n, "usermap");
     char ks[64], us[64];
     status_str(&k, ks, sizeof ks);

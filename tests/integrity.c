@@ -30,7 +30,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
@@ -47,88 +46,29 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "usermap.h"
 
 #define RW (PROT_READ | PROT_WRITE)
-#define WATCHDOG 20      /* seconds for one side of a case */
-#define CHILD_TIMEOUT 10 /* seconds for a child a side forks */
+#define WATCHDOG 20 /* seconds for one side of a case (a child it forks:
+                       HR_CHILD_TIMEOUT) */
 
 /* ================================================================== */
-/* The two tables of operations                                       */
-
-struct ops {
-    const char *name;
-    void *(*mmap)(void *, size_t, int, int, int, off_t);
-    int (*munmap)(void *, size_t);
-    int (*msync)(void *, size_t, int);
-    int (*ftruncate)(int, off_t);
-};
-
-/* Built against a library older than um_ftruncate (only to show that
- * these tests fail on old code): the kernel's ftruncate instead. */
-#ifdef CONFORMANCE_NO_UM_FTRUNCATE
-#define UM_FTRUNCATE ftruncate
-#else
-#define UM_FTRUNCATE um_ftruncate
-#endif
-
-static const struct ops kernel_ops = {"kernel", mmap, munmap, msync, ftruncate};
-static const struct ops usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                       UM_FTRUNCATE};
-
-/* ================================================================== */
-/* Outcomes                                                           */
-
-#define MAX_FIELDS 64
-
-struct field {
-    char key[64];
-    char val[160];
-};
-
-/* In shared memory: a side fills it, the runner reads it. */
-struct outcome {
-    int nfields, dropped, done;
-    char bad[1024];  /* unmet statements of the kernel's result */
-    char skip[256];  /* the side could not run: why */
-    struct field f[MAX_FIELDS];
-};
+/* A side's context                                                    */
 
 struct ctx {
-    const struct ops *ops;
-    struct outcome *o;
+    const struct hr_ops *ops;
+    struct hr_outcome *o;
     size_t pg;
     const char *dir; /* this side's own directory */
 };
 
-static void field(struct ctx *c, const char *key, const char *want,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void field(struct ctx *c, const char *key, const char *want,
-                  const char *fmt, ...)
-{
-    char val[sizeof c->o->f[0].val];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(val, sizeof val, fmt, ap);
-    va_end(ap);
-    struct outcome *o = c->o;
-    if (o->nfields < MAX_FIELDS) {
-        struct field *f = &o->f[o->nfields++];
-        snprintf(f->key, sizeof f->key, "%s", key);
-        memcpy(f->val, val, sizeof f->val);
-    } else {
-        o->dropped++;
-    }
-    if (want && strcmp(val, want) != 0) {
-        size_t n = strlen(o->bad);
-        snprintf(o->bad + n, sizeof o->bad - n, "%s%s: got \"%s\", want \"%s\"",
-                 n ? "; " : "", key, val, want);
-    }
-}
+/* The harness's recording functions on the side's outcome. */
+#define field(c, ...) hr_field((c)->o, __VA_ARGS__)
+#define ret(c, key, r, want) hr_ret((c)->o, key, r, want)
+#define errname hr_errname
 
 static void skip(struct ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -140,42 +80,8 @@ static void skip(struct ctx *c, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *errname(int e)
-{
-    const char *s = strerrorname_np(e);
-    return s ? s : "E?";
-}
-
-static const char *fmt_ring(const char *fmt, long long v)
-{
-    static char ring[8][40];
-    static int i;
-    i = (i + 1) % 8;
-    snprintf(ring[i], sizeof ring[i], fmt, v);
-    return ring[i];
-}
-#define N(v) fmt_ring("%lld", (long long)(v))
-#define V(v) fmt_ring("value %lld", (long long)(v))
-
-/* The result of a call returning int or ssize_t. */
-static long ret(struct ctx *c, const char *key, long r, const char *want)
-{
-    int e = errno;
-    if (r < 0)
-        field(c, key, want, "%ld %s", r, errname(e));
-    else
-        field(c, key, want, "%ld", r);
-    errno = e;
-    return r;
-}
-
 /* ================================================================== */
 /* Files and their bytes                                              */
-
-static uint8_t pat(uint64_t x, int seed)
-{
-    return (uint8_t)(x * 7 + (x >> 12) * 31 + (uint64_t)seed * 59 + 1);
-}
 
 static void path_in(const struct ctx *c, char *out, size_t n, const char *name)
 {
@@ -192,17 +98,9 @@ static int make_file(const char *path, size_t size, int seed)
         close(fd);
         return -1;
     }
-    if (seed) {
-        uint8_t buf[65536];
-        for (size_t off = 0; off < size; off += sizeof buf) {
-            size_t n = size - off < sizeof buf ? size - off : sizeof buf;
-            for (size_t i = 0; i < n; i++)
-                buf[i] = pat(off + i, seed);
-            if (pwrite(fd, buf, n, (off_t)off) != (ssize_t)n) {
-                close(fd);
-                return -1;
-            }
-        }
+    if (seed && hr_write_pattern(fd, size, seed) != 0) {
+        close(fd);
+        return -1;
     }
     return fd;
 }
@@ -212,45 +110,27 @@ static uint8_t *model_of(size_t size, int seed)
     uint8_t *b = calloc(1, size ? size : 1);
     if (b && seed)
         for (size_t i = 0; i < size; i++)
-            b[i] = pat(i, seed);
+            b[i] = hr_pat(i, seed);
     return b;
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
 }
 
 /* LEN bytes at GOT against WANT: the checksum, or where they differ. */
 static void want_bytes(struct ctx *c, const char *key, const void *got,
                        const uint8_t *want, size_t len)
 {
-    const volatile uint8_t *g = got;
-    uint8_t *snap = malloc(len ? len : 1);
-    if (!snap) {
+    size_t first;
+    uint8_t g;
+    uint64_t hash;
+    size_t ndiff = hr_compare_bytes(got, want, len, &first, &g, &hash);
+    if (ndiff == (size_t)-1)
         field(c, key, "", "harness: out of memory");
-        return;
-    }
-    for (size_t i = 0; i < len; i++)
-        snap[i] = g[i];
-    size_t first = len, ndiff = 0;
-    for (size_t i = 0; i < len; i++)
-        if (snap[i] != want[i]) {
-            if (first == len)
-                first = i;
-            ndiff++;
-        }
-    if (ndiff == 0)
+    else if (ndiff == 0)
         field(c, key, NULL, "%zu bytes as stated (fnv %016llx)", len,
-              (unsigned long long)fnv(snap, len));
+              (unsigned long long)hash);
     else
         field(c, key, "(the stated bytes)",
               "%zu of %zu bytes differ, first at +%zu: %02x want %02x", ndiff, len,
-              first, snap[first], want[first]);
-    free(snap);
+              first, g, want[first]);
 }
 
 /* The file's size and bytes against a model of SIZE bytes. */
@@ -307,115 +187,40 @@ static long fill_fs(const char *path, size_t pg)
 /* ================================================================== */
 /* Children that touch a mapping: signal and si_code reported          */
 
-struct report {
-    int kind; /* 1: a value, 2: a signal */
-    int signo, code;
-    long long off, val;
-};
-
-static int rep_fd = -1;
-static uintptr_t rep_base;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-    (void)uc;
-    struct report r = {2, sig, si->si_code,
-                       (long long)((uintptr_t)si->si_addr - rep_base), 0};
-    if (write(rep_fd, &r, sizeof r) < 0) {
-    }
-    _exit(0);
-}
-
-typedef long long (*child_fn)(void *base, void *arg);
-
-static void fmt_signal(char *buf, size_t n, int sig, int code, long long off)
-{
-    const char *s = NULL;
-    if (sig == SIGSEGV)
-        s = code == SEGV_MAPERR ? "SEGV_MAPERR" : code == SEGV_ACCERR ? "SEGV_ACCERR" : NULL;
-    if (sig == SIGBUS)
-        s = code == BUS_ADRERR ? "BUS_ADRERR" : code == BUS_OBJERR ? "BUS_OBJERR" : NULL;
-    if (s)
-        snprintf(buf, n, "SIG%s %s at +%lld", sigabbrev_np(sig), s, off);
-    else
-        snprintf(buf, n, "SIG%s code %d at +%lld", sigabbrev_np(sig), code, off);
-}
-
-/* Run FN(BASE, ARG) in a forked child; record its value, or the signal it
- * took (with si_addr - BASE), as field KEY. */
+/* Run FN(ARG) in a forked child (hr_spawn); record its value, or the
+ * signal it took (with si_addr - BASE), as field KEY. */
 static void in_child(struct ctx *c, const char *key, const char *want,
-                     void *base, child_fn fn, void *arg)
+                     void *base, hr_child_fn fn, void *arg)
 {
-    int p[2];
-    if (pipe(p) != 0) {
-        field(c, key, want, "harness: pipe %s", errname(errno));
+    struct hr_child ch;
+    const char *what;
+    if (hr_spawn(&ch, base, fn, arg, NULL, &what) != 0) {
+        field(c, key, want, "harness: %s %s", what, errname(errno));
         return;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        rep_fd = p[1];
-        rep_base = (uintptr_t)base;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = on_fault;
-        sa.sa_flags = SA_SIGINFO;
-        sigaction(SIGSEGV, &sa, NULL);
-        sigaction(SIGBUS, &sa, NULL);
-        alarm(CHILD_TIMEOUT);
-        struct report r = {1, 0, 0, 0, fn(base, arg)};
-        if (write(rep_fd, &r, sizeof r) < 0) {
-        }
-        _exit(0);
-    }
-    close(p[1]);
-    struct report r;
-    memset(&r, 0, sizeof r);
-    ssize_t got = 0;
-    while (got < (ssize_t)sizeof r) {
-        ssize_t n = read(p[0], (char *)&r + got, sizeof r - (size_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    close(p[0]);
-    int st = 0;
-    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    char val[120], status[64] = "";
-    if (got == (ssize_t)sizeof r && r.kind == 2)
-        fmt_signal(val, sizeof val, r.signo, r.code, r.off);
-    else if (got == (ssize_t)sizeof r && r.kind == 1)
-        snprintf(val, sizeof val, "value %lld", r.val);
-    else
-        snprintf(val, sizeof val, "no report");
-    if (WIFSIGNALED(st))
-        snprintf(status, sizeof status, ", then killed by SIG%s%s",
-                 sigabbrev_np(WTERMSIG(st)),
-                 WTERMSIG(st) == SIGALRM ? " (timed out)" : "");
-    else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
-        snprintf(status, sizeof status, ", then exit %d", WEXITSTATUS(st));
-    field(c, key, want, "%s%s", val, status);
+    hr_reap(c->o, key, ch, want);
 }
 
-/* Run FN(BASE, ARG) in this process, SIGSEGV/SIGBUS caught (the
- * mapping's state as the process itself sees it after a fault). */
+/* Run FN(ARG) in this process, SIGSEGV/SIGBUS caught (the mapping's
+ * state as the process itself sees it after a fault). */
 static sigjmp_buf here_jmp;
-static struct report here_rep;
+static uintptr_t here_base;
+static struct {
+    int signo, code;
+    long long off;
+} here_rep;
 
 static void on_fault_here(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    here_rep = (struct report){2, sig, si->si_code,
-                               (long long)((uintptr_t)si->si_addr - rep_base), 0};
+    here_rep.signo = sig;
+    here_rep.code = si->si_code;
+    here_rep.off = (long long)((uintptr_t)si->si_addr - here_base);
     siglongjmp(here_jmp, 1);
 }
 
 static void in_process(struct ctx *c, const char *key, const char *want,
-                       void *base, child_fn fn, void *arg)
+                       void *base, hr_child_fn fn, void *arg)
 {
     struct sigaction sa, old_segv, old_bus;
     memset(&sa, 0, sizeof sa);
@@ -423,13 +228,13 @@ static void in_process(struct ctx *c, const char *key, const char *want,
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     sigaction(SIGSEGV, &sa, &old_segv);
     sigaction(SIGBUS, &sa, &old_bus);
-    rep_base = (uintptr_t)base;
+    here_base = (uintptr_t)base;
     char val[120];
     if (sigsetjmp(here_jmp, 1) == 0) {
-        long long v = fn(base, arg);
+        long long v = fn(arg);
         snprintf(val, sizeof val, "value %lld", v);
     } else {
-        fmt_signal(val, sizeof val, here_rep.signo, here_rep.code, here_rep.off);
+        hr_fmt_signal(val, sizeof val, here_rep.signo, here_rep.code, here_rep.off);
     }
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
@@ -437,33 +242,31 @@ static void in_process(struct ctx *c, const char *key, const char *want,
 }
 
 struct pages {
+    uint8_t *base;
     size_t pg, n;
     uint8_t first; /* store FIRST + i into byte 1 of page i */
 };
 
 /* Store into byte 1 of each page in turn; the number of pages stored. */
-static long long store_pages(void *base, void *arg)
+static long long store_pages(void *arg)
 {
     struct pages *a = arg;
     for (size_t i = 0; i < a->n; i++)
-        ((volatile uint8_t *)base)[i * a->pg + 1] = (uint8_t)(a->first + i);
+        ((volatile uint8_t *)a->base)[i * a->pg + 1] = (uint8_t)(a->first + i);
     return (long long)a->n;
 }
 
 /* Load byte 1 of each page; their sum. */
-static long long load_pages(void *base, void *arg)
+static long long load_pages(void *arg)
 {
     struct pages *a = arg;
     long long sum = 0;
     for (size_t i = 0; i < a->n; i++)
-        sum += ((volatile uint8_t *)base)[i * a->pg + 1];
+        sum += ((volatile uint8_t *)a->base)[i * a->pg + 1];
     return sum;
 }
 
-static void fmt_sigwant(char *buf, size_t n, int sig, int code, long long off)
-{
-    fmt_signal(buf, n, sig, code, off);
-}
+#define fmt_sigwant hr_fmt_signal
 
 /* ================================================================== */
 /* Case 1: a full filesystem (a 128 KiB tmpfs the case mounts itself)  */
@@ -544,7 +347,7 @@ static void full_fs_side(struct ctx *c, int mode)
     field(c, "mmap", "ok", "%s", p == MAP_FAILED ? errname(errno) : "ok");
     if (p == MAP_FAILED)
         return;
-    struct pages a = {pg, FS_PAGES, 0x40};
+    struct pages a = {p, pg, FS_PAGES, 0x40};
     size_t stored = FS_PAGES;
     char want[96];
     if (sigbus) {
@@ -805,7 +608,7 @@ static void read_error_side(struct ctx *c)
     uint8_t b[64];
     ret(c, "pread while broken", pread(fd, b, sizeof b, 0), "-1 EIO");
     char want[96];
-    struct pages a = {pg, DEV_PAGES, 0};
+    struct pages a = {p, pg, DEV_PAGES, 0};
     fmt_sigwant(want, sizeof want, SIGBUS, BUS_ADRERR, 1);
     in_process(c, "load while broken (in the process)", want, p, load_pages, &a);
     in_process(c, "load again while broken (in the process)", want, p, load_pages, &a);
@@ -881,7 +684,7 @@ static void fd_limit_side(struct ctx *c)
     long long sum = 0;
     for (size_t i = 0; i < 4; i++)
         sum += model[i * pg + 1];
-    struct pages a = {pg, 4, 0};
+    struct pages a = {p, pg, 4, 0};
     in_child(c, "a child loads pages 0-3", V(sum), p, load_pages, &a);
     want_bytes(c, "the mapping", p, model, len);
     ret(c, "munmap", c->ops->munmap(p, len), "0");
@@ -933,61 +736,35 @@ static const struct testcase cases[] = {
 /* ================================================================== */
 /* The runner                                                          */
 
-static int g_verbose;
+static struct hr_args g_args;
 static char g_base[512];
 static int g_side_no;
 
-/* Run FN in a fresh process with a watchdog; the status, as text. */
+struct call {
+    void (*fn)(struct ctx *);
+    struct ctx *c;
+};
+
+static void call_fn(void *arg)
+{
+    struct call *k = arg;
+    k->fn(k->c);
+}
+
+/* Run FN in a fresh process of its own process group, with a watchdog;
+ * the status, as text. */
 static void run_proc(const struct testcase *tc, void (*fn)(struct ctx *),
                      struct ctx *c, char *status, size_t n)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(status, n, "fork: %s", strerror(errno));
-        return;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        alarm(WATCHDOG);
-        if (tc->env)
-            putenv((char *)tc->env);
-        fn(c);
-        c->o->done = 1;
-        exit(0);
-    }
-    setpgid(pid, pid);
-    int st = 0;
-    struct timespec t0, now, nap = {0, 20 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > WATCHDOG + 2) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            snprintf(status, n, "hang: no end after %d s, killed with SIGKILL",
-                     WATCHDOG + 2);
-            return;
-        }
-        nanosleep(&nap, NULL);
-    }
-    kill(-pid, SIGKILL); /* children it left behind */
-    if (WIFEXITED(st))
-        snprintf(status, n, "exit %d", WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        snprintf(status, n, "killed by SIG%s%s", sigabbrev_np(WTERMSIG(st)),
-                 WTERMSIG(st) == SIGALRM ? " (hang: the watchdog fired)" : "");
-    else
-        snprintf(status, n, "status %#x", st);
+    struct call k = {fn, c};
+    struct hr_proc proc = {WATCHDOG, tc->env, " (hang: the watchdog fired)", 1};
+    hr_run_proc(c->o, call_fn, &k, &proc, status, n);
 }
 
 /* One side: prepare, the side, after, cleanup.  Returns 0, or -1 when
  * it could not run (o->skip says why). */
-static int run_side(const struct testcase *tc, const struct ops *ops,
-                    struct outcome *o, char *status, size_t n)
+static int run_side(const struct testcase *tc, const struct hr_ops *ops,
+                    struct hr_outcome *o, char *status, size_t n)
 {
     char dir[600];
     memset(o, 0, sizeof *o);
@@ -1022,53 +799,39 @@ static int run_side(const struct testcase *tc, const struct ops *ops,
     return r;
 }
 
-static void dump(const char *side, const struct outcome *o)
+static void dump(const char *side, const struct hr_outcome *o)
 {
-    for (int i = 0; i < o->nfields; i++)
-        printf("    %-8s %-44s %s\n", side, o->f[i].key, o->f[i].val);
+    if (g_args.verbose)
+        hr_dump(side, o, 44);
 }
 
-static int run_case(const struct testcase *tc, struct outcome *ko,
-                    struct outcome *uo, int kernel_only)
+static int run_case(const struct testcase *tc, struct hr_outcome *ko,
+                    struct hr_outcome *uo, int kernel_only)
 {
     if (tc->skip_reason) {
         printf("skip %s: %s\n", tc->name, tc->skip_reason);
         return 0;
     }
     char kst[160] = "", ust[160] = "", msg[8192] = "";
-    if (run_side(tc, &kernel_ops, ko, kst, sizeof kst) != 0) {
+    if (run_side(tc, &hr_kernel_ops, ko, kst, sizeof kst) != 0) {
         printf("skip %s: %s\n", tc->name, ko->skip);
         return 0;
     }
-    if (g_verbose)
-        dump("kernel", ko);
+    dump("kernel", ko);
     if (strcmp(kst, "exit 0") != 0 || !ko->done || ko->bad[0] || ko->dropped)
         snprintf(msg, sizeof msg,
                  "kernel side (the test's statement is wrong): process %s%s; %s; ", kst,
                  ko->done ? "" : " before the end", ko->bad);
     if (!kernel_only) {
-        if (run_side(tc, &usermap_ops, uo, ust, sizeof ust) != 0) {
+        if (run_side(tc, &hr_usermap_ops, uo, ust, sizeof ust) != 0) {
             printf("skip %s: usermap side: %s\n", tc->name, uo->skip);
             return 0;
         }
-        if (g_verbose)
-            dump("usermap", uo);
-        int max = ko->nfields > uo->nfields ? ko->nfields : uo->nfields;
-        for (int i = 0; i < max; i++) {
-            const struct field *a = i < ko->nfields ? &ko->f[i] : NULL;
-            const struct field *b = i < uo->nfields ? &uo->f[i] : NULL;
-            if (a && b && strcmp(a->key, b->key) == 0 && strcmp(a->val, b->val) == 0)
-                continue;
-            size_t l = strlen(msg);
-            snprintf(msg + l, sizeof msg - l, "%s[%s] kernel=%s usermap=%s",
-                     l ? "; " : "", a ? a->key : b->key, a ? a->val : "(none)",
-                     b ? b->val : "(none)");
-        }
-        if (strcmp(kst, ust) != 0 || !uo->done) {
-            size_t l = strlen(msg);
-            snprintf(msg + l, sizeof msg - l, "%s[process] kernel=%s usermap=%s%s",
-                     l ? "; " : "", kst, ust, uo->done ? "" : " before the end");
-        }
+        dump("usermap", uo);
+        hr_diff_fields(ko, uo, msg, sizeof msg);
+        if (strcmp(kst, ust) != 0 || !uo->done)
+            hr_append(msg, sizeof msg, "[process] kernel=%s usermap=%s%s", kst, ust,
+                      uo->done ? "" : " before the end");
     }
     if (msg[0]) {
         printf("FAIL %s: %s\n", tc->name, msg);
@@ -1078,57 +841,25 @@ static int run_case(const struct testcase *tc, struct outcome *ko,
     return 0;
 }
 
-static int selected(const char *name, int argc, char **argv, int first)
-{
-    if (first >= argc)
-        return 1;
-    for (int i = first; i < argc; i++)
-        if (fnmatch(argv[i], name, 0) == 0)
-            return 1;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    int kernel_only = 0, list = 0, first = 1;
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        if (strcmp(argv[first], "-v") == 0)
-            g_verbose = 1;
-        else if (strcmp(argv[first], "--kernel") == 0)
-            kernel_only = 1;
-        else if (strcmp(argv[first], "--list") == 0)
-            list = 1;
-        else {
-            fprintf(stderr, "usage: %s [-v] [--kernel] [--list] [NAME-or-glob ...]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (list) {
+    if (hr_parse_args(argc, argv, &g_args) != 0)
+        return 2;
+    if (g_args.list) {
         for (size_t i = 0; i < NCASES; i++)
-            if (selected(cases[i].name, argc, argv, first))
+            if (hr_selected(&g_args, cases[i].name))
                 printf("%s\n", cases[i].name);
         return 0;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g_base, sizeof g_base, "%s/usermap-integrity.XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_base)) {
-        fprintf(stderr, "mkdtemp %s: %s\n", g_base, strerror(errno));
+    struct hr_outcome *o;
+    if (hr_start("integrity", g_base, sizeof g_base, &o) != 0)
         return 2;
-    }
-    struct outcome *o = mmap(NULL, 2 * sizeof *o, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (o == MAP_FAILED) {
-        fprintf(stderr, "mmap: %s\n", strerror(errno));
-        return 2;
-    }
     int failed = 0, ran = 0;
     for (size_t i = 0; i < NCASES; i++) {
-        if (!selected(cases[i].name, argc, argv, first))
+        if (!hr_selected(&g_args, cases[i].name))
             continue;
         ran++;
-        failed += run_case(&cases[i], &o[0], &o[1], kernel_only);
+        failed += run_case(&cases[i], &o[0], &o[1], g_args.kernel_only);
     }
     rmdir(g_base);
     if (!ran) {
