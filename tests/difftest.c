@@ -967,10 +967,19 @@ static void do_file_op(int idx, const struct op *o)
  * reads the file; what the read sees of itself is not a contract. */
 static int reads_own_file(const struct op *o)
 {
-    const struct slot *s = &R.s[o->slot];
-    if (s->file != o->file) return 0;
-    int64_t dst = s->foff + o->off, src = (int64_t)o->aoff, len = (int64_t)o->len;
-    return dst < src + len + (int64_t)pg && src < dst + len + (int64_t)pg;
+    /* By address, not by the op's slot: a MAP_FIXED mapping of the file
+     * may lie over part of another slot's range. */
+    uintptr_t a = (uintptr_t)(R.s[o->slot].base + o->off), b = a + o->len;
+    for (int i = 0; i < NSLOTS; i++) {
+        const struct slot *t = &R.s[i];
+        uintptr_t lo = (uintptr_t)t->base, hi = lo + t->len;
+        if (!t->live || t->file != o->file || b <= lo || hi <= a) continue;
+        int64_t from = t->foff + (int64_t)((a > lo ? a : lo) - lo);
+        int64_t to = t->foff + (int64_t)((b < hi ? b : hi) - lo);
+        int64_t src = (int64_t)o->aoff, end = src + (int64_t)o->len;
+        if (from < end + (int64_t)pg && src < to + (int64_t)pg) return 1;
+    }
+    return 0;
 }
 
 /* In-thread mode a system call cannot fill a page (it fails EFAULT, as
