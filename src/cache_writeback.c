@@ -316,7 +316,9 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *fre
  * way to the store, whose bytes the store holds. */
 int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
-    uint64_t page = c->page_size, run = lo;
+    /* Page by system page, the dirty map's unit: one dirty system page
+     * must not keep the clean rest of its usermap page in memory. */
+    uint64_t page = um_system_page(), run = lo;
     int rc = 0;
 
     if (c->anonymous)

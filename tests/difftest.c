@@ -733,11 +733,23 @@ static char tail_ctx(const struct slot *s, int64_t off, uint64_t len)
     return a + len > size && a < round_pg(size) ? 't' : 0;
 }
 
-static void mark_store(struct slot *s)
+static void mark_slot_store(struct slot *s)
 {
     if (s->file < 0) return;
     if (s->shared) s->dirty = 1;
     if (R.fstale[s->file]) R.fmixed[s->file] = 1;
+}
+
+/* A store to [off, off+len) of slot s dirties every slot mapping those
+ * addresses: a MAP_FIXED mapping may lie over part of another slot. */
+static void mark_store(struct slot *s, int64_t off, uint64_t len)
+{
+    uintptr_t a = (uintptr_t)s->base + (uintptr_t)off, b = a + len;
+    for (int i = 0; i < NSLOTS; i++) {
+        struct slot *t = &R.s[i];
+        uintptr_t lo = (uintptr_t)t->base, hi = lo + t->len;
+        if (t->live && a < hi && lo < b) mark_slot_store(t);
+    }
 }
 
 /* The file was written by I/O: mappings of it may be stale from now on. */
@@ -843,7 +855,8 @@ static void do_range(int idx, const struct op *o)
             R.s[o->slot].dirty = 0;
         break;
     default:
-        if (o->arg == MADV_POPULATE_WRITE && o->slot != SP_ARENA) mark_store(&R.s[o->slot]);
+        if (o->arg == MADV_POPULATE_WRITE && o->slot != SP_ARENA)
+            mark_store(&R.s[o->slot], o->off, o->len);
         r = R.f->madvise(p, o->len, o->arg);
         break;
     }
@@ -858,7 +871,7 @@ static void do_access(int idx, const struct op *o)
     struct slot *s = o->slot == SP_ARENA ? NULL : &R.s[o->slot];
     if (s) R.ctx = slot_ctx(s);
     if (s && !R.ctx) R.ctx = tail_ctx(s, o->off, o->len);
-    if (s && o->kind == K_STORE) mark_store(s);
+    if (s && o->kind == K_STORE) mark_store(s, o->off, o->len);
     access_bytes(base, o->off, (int)o->len, o->kind == K_STORE,
                  (uint8_t)o->seed, out, sizeof out);
     logf_(idx, "%s", out);
@@ -1020,7 +1033,7 @@ static void do_sysio(int idx, const struct op *o)
         }
         before_file_read(idx, o->file);
         R.ctx = file_has_slot(o->file, 1) || reads_own_file(o) ? 'c' : 0;
-        mark_store(s);
+        mark_store(s, o->off, o->len);
         r = pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
         return;
@@ -1094,7 +1107,8 @@ static char child_marks(const struct op *o, int stores)
         /* the same offset and length child_actions draws */
         if (tail_ctx(&R.s[si], (int64_t)(x % R.s[si].len), 1 + (x >> 40) % 4)) ctx = 't';
         else if (slot_ctx(&R.s[si]) && ctx != 't') ctx = 'c';
-        if (stores && what >= 4) mark_store(&R.s[si]);
+        if (stores && what >= 4)
+            mark_store(&R.s[si], (int64_t)(x % R.s[si].len), 1 + (x >> 40) % 4);
     }
     return ctx;
 }
