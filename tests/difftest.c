@@ -688,6 +688,18 @@ static int slot_hole(const struct slot *s, uint64_t off, uint64_t len)
     return 0;
 }
 
+/* Whether every page of slot t within the addresses [a, b) is a hole:
+ * the kernel may have put another slot there, in one run and not the
+ * other, so a hole never links two slots. */
+static int slot_all_holes(const struct slot *t, uintptr_t a, uintptr_t b)
+{
+    uintptr_t lo = (uintptr_t)t->base, hi = lo + t->len;
+    uint64_t from = (uint64_t)((a > lo ? a : lo) - lo), to = (uint64_t)((b < hi ? b : hi) - lo);
+    for (uint64_t p = from / pg * pg; p < to; p += pg)
+        if (!slot_hole(t, p, 1)) return 0;
+    return 1;
+}
+
 /* Resolve the range of a slot or arena op to an address; NULL (with the
  * reason logged) when it must not be touched. */
 static uint8_t *resolve(int idx, const struct op *o, uint8_t **base)
@@ -748,7 +760,7 @@ static void mark_store(struct slot *s, int64_t off, uint64_t len)
     for (int i = 0; i < NSLOTS; i++) {
         struct slot *t = &R.s[i];
         uintptr_t lo = (uintptr_t)t->base, hi = lo + t->len;
-        if (t->live && a < hi && lo < b) mark_slot_store(t);
+        if (t->live && a < hi && lo < b && !slot_all_holes(t, a, b)) mark_slot_store(t);
     }
 }
 
@@ -986,7 +998,8 @@ static int reads_own_file(const struct op *o)
     for (int i = 0; i < NSLOTS; i++) {
         const struct slot *t = &R.s[i];
         uintptr_t lo = (uintptr_t)t->base, hi = lo + t->len;
-        if (!t->live || t->file != o->file || b <= lo || hi <= a) continue;
+        if (!t->live || t->file != o->file || b <= lo || hi <= a || slot_all_holes(t, a, b))
+            continue;
         int64_t from = t->foff + (int64_t)((a > lo ? a : lo) - lo);
         int64_t to = t->foff + (int64_t)((b < hi ? b : hi) - lo);
         int64_t src = (int64_t)o->aoff, end = src + (int64_t)o->len;
@@ -1284,7 +1297,7 @@ static void print_stacks(pid_t pid)
     fflush(NULL);
     if (system("command -v gdb >/dev/null 2>&1") == 0) {
         snprintf(cmd, sizeof cmd,
-                 "timeout 60 gdb -p %d -batch -ex 'thread apply all bt' 2>&1"
+                 "timeout -s KILL 30 gdb -p %d -batch -ex 'thread apply all bt' 2>&1"
                  " | grep -v -e '^\\[New LWP' -e '^warning:'", pid);
         if (system(cmd) != 0) printf("(gdb could not print the stacks)\n");
     }
