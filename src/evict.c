@@ -31,6 +31,7 @@
 #include "ranges.h"
 
 #define LRU_MAX_AGE 3
+#define KEEP_NEWEST 1
 
 /* Room for every page the budget holds, twice over, made up front: frames
  * are noted from fault handlers, the SIGBUS one included, where growing
@@ -84,6 +85,13 @@ static void push(struct um_frames *f, struct um_frame fr)
     *at(f, f->count++) = fr;
 }
 
+/* A new frame, in fill order. */
+static void note(struct um_frames *f, struct um_frame fr)
+{
+    fr.seq = f->next_seq++;
+    push(f, fr);
+}
+
 static struct um_frame pop(struct um_frames *f)
 {
     struct um_frame fr = *at(f, 0);
@@ -102,14 +110,14 @@ void evict_note_filled(struct um_pool *pool, struct um_cache *c, uint64_t off, u
         return;
     pthread_mutex_lock(&pool->frames.lock);
     for (uint64_t p = off; p < off + len; p += page)
-        push(&pool->frames, (struct um_frame){ .cache = c, .off = p, .touched = touched });
+        note(&pool->frames, (struct um_frame){ .cache = c, .off = p, .touched = touched });
     pthread_mutex_unlock(&pool->frames.lock);
 }
 
 void evict_note_private(struct um_pool *pool, struct um_private *p, uint64_t off)
 {
     pthread_mutex_lock(&pool->frames.lock);
-    push(&pool->frames, (struct um_frame){ .priv = p, .off = off });
+    note(&pool->frames, (struct um_frame){ .priv = p, .off = off });
     pthread_mutex_unlock(&pool->frames.lock);
 }
 
@@ -184,6 +192,14 @@ static size_t choose_victims(struct um_pool *pool, uint64_t want, struct um_fram
     while (n < cap && chosen < want && f->count && budget--) {
         struct um_frame fr = pop(f);
 
+        /* The page filled last stays: the access being served may need it
+         * at the same time as the one coming in (a system call copying
+         * from a buffer that spans two pages faults both in, then copies;
+         * evicting one for the other would have it fault for ever). */
+        if (fr.seq + KEEP_NEWEST >= f->next_seq) {
+            push(f, fr);
+            continue;
+        }
         if ((fr.priv || cache_may_evict(fr.cache, fr.off, page)) &&
             policy_allows(pool->cfg.policy, &fr, page)) {
             out[n++] = fr;

@@ -20,6 +20,7 @@ struct um_frame {
     struct um_cache *cache;     /* NULL for a private page */
     struct um_private *priv;
     uint64_t off;
+    uint64_t seq;           /* fill order: the pool's fills so far, when noted */
     uint8_t age;            /* CLOCK: second chance given; LRU: recent use */
     bool touched;           /* filled for an access (a fault, MAP_POPULATE): referenced
                              * on arrival, which CLOCK need not ask the page tables */
@@ -30,6 +31,7 @@ struct um_frames {
     pthread_mutex_t lock;
     struct um_frame *ring;
     size_t cap, head, count;
+    uint64_t next_seq;      /* seq of the next frame noted */
 };
 
 /* 0, or -1 when out of memory. */

@@ -1285,6 +1285,8 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+static int g_minimising;
+
 static void print_stacks(pid_t pid)
 {
     char cmd[256];
@@ -1318,8 +1320,10 @@ static int watch(pid_t pid, int *status)
         nanosleep(&nap, NULL);
         if (nap.tv_nsec < 50000000) nap.tv_nsec *= 2;
     }
-    printf("watchdog: run process %d hung for %d s; its threads:\n", pid, g_timeout);
-    print_stacks(pid);
+    printf("watchdog: run process %d hung for %d s%s\n", pid, g_timeout,
+           g_minimising ? "" : "; its threads:");
+    /* The minimiser meets the hang again and again: stacks once is enough. */
+    if (!g_minimising) print_stacks(pid);
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     waitpid(pid, status, 0);
@@ -1770,6 +1774,7 @@ int main(int argc, char **argv)
     int rc = 0;
     long seeds = 0, fails = 0;
     if (mini) {
+        g_minimising = 1;
         rc = minimise(a, nops) ? 1 : 0;
     } else if (soak) {
         time_t end = time(NULL) + soak;
