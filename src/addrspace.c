@@ -84,6 +84,11 @@ static int inside(uintptr_t at)
 
 void *um_private_mmap(size_t len, int prot, int flags, int fd)
 {
+    return um_private_mmap_at(len, prot, flags, fd, 0);
+}
+
+void *um_private_mmap_at(size_t len, int prot, int flags, int fd, off_t offset)
+{
     size_t span = span_of(len);
     uintptr_t at;
     void *p;
@@ -92,8 +97,8 @@ void *um_private_mmap(size_t len, int prot, int flags, int fd)
     at = take(span);
     pthread_mutex_unlock(&lock);
     if (!at)
-        return mmap(NULL, len, prot, flags, fd, 0);
-    p = mmap((void *)at, len, prot, flags | MAP_FIXED, fd, 0);
+        return mmap(NULL, len, prot, flags, fd, offset);
+    p = mmap((void *)at, len, prot, flags | MAP_FIXED, fd, offset);
     if (p == MAP_FAILED)
         um_private_munmap((void *)at, len);
     return p;

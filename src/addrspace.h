@@ -12,9 +12,11 @@
 #define USERMAP_ADDRSPACE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* mmap() for the library's own use: same arguments but the address. */
 void *um_private_mmap(size_t len, int prot, int flags, int fd);
+void *um_private_mmap_at(size_t len, int prot, int flags, int fd, off_t offset);
 
 /* Undoes um_private_mmap(); the space goes back to the reservation. */
 void um_private_munmap(void *addr, size_t len);

@@ -211,6 +211,10 @@ static void *map_request(struct request *rq, struct um_cache *(*get_cache)(void 
      * until they are written, now that no lock is held. */
     if (rq->flags & MAP_FIXED)
         cache_flush_unused();
+    /* Stores of processes that died reach the file before the mapping
+     * is handed out. */
+    if (p != MAP_FAILED && rq->region.cache)
+        cache_flush_recovered(rq->region.cache);
     if (p != MAP_FAILED && (rq->flags & DEFERRED_FLAGS))
         populate(p, rq);
     return p;

@@ -88,16 +88,43 @@ static void unmap_window(struct um_cache *c)
     c->window_len = 0;
 }
 
+/* The end of what a shared cache may hold dirty: another process may
+ * know the file as longer than this one does. */
+uint64_t cache_dirty_end(struct um_cache *c)
+{
+    struct stat ps;
+    uint64_t end = cache_end(c);
+
+    if (fstat(c->memfd, &ps) == 0 && round_up((uint64_t)ps.st_size, um_system_page()) > end)
+        end = round_up((uint64_t)ps.st_size, um_system_page());
+    return end;
+}
+
+/* Whether a shared cache holds nothing unsaved, whoever wrote it. */
+static bool nothing_unsaved(void *arg)
+{
+    struct um_cache *c = arg;
+
+    return !dirty_any(&c->dirty, cache_dirty_end(c));
+}
+
 static void free_cache(struct um_cache *c)
 {
     prefetch_forget(c->pool, c);
     evict_forget(c->pool, c);
     readahead_destroy(&c->readahead);
     claims_destroy(&c->claims);
-    dirty_destroy(&c->dirty);
     pthread_mutex_destroy(&c->wb_lock);
+    pthread_mutex_destroy(&c->arm_lock);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
+    if (c->is_shared) {
+        /* The last process out removes the objects, if nothing is left
+         * unsaved; otherwise they wait for recovery. */
+        shared_leave(&c->shared, nothing_unsaved, c);
+        c->memfd = -1;
+    }
+    dirty_destroy(&c->dirty);
     if (c->memfd >= 0)
         close(c->memfd);
     if (c->store)
@@ -105,11 +132,9 @@ static void free_cache(struct um_cache *c)
     free(c);
 }
 
-static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64_t size,
-                                  bool anonymous)
+static struct um_cache *alloc_cache(struct um_pool *pool, uint64_t size, bool anonymous)
 {
     struct um_cache *c = calloc(1, sizeof(*c));
-    char label[64];
 
     if (!c) {
         um_fail(ENOMEM, "out of memory for a page cache");
@@ -120,42 +145,86 @@ static struct um_cache *new_cache(struct um_pool *pool, const char *name, uint64
     c->pool = pool;
     c->anonymous = anonymous;
     c->size = size;
+    c->stamp = &c->own_stamp;
     c->page_size = pool->cfg.page_size;
     readahead_init(&c->readahead);
     claims_init(&c->claims);
     pthread_mutex_init(&c->wb_lock, NULL);
-    c->dirty.fd = -1;
-    if (!anonymous) {
-        /* Tracked per system page, as the kernel's: a usermap page of
-         * which a mapping wrote one system page must not write the others
-         * back, which may be older than the file's. */
-        int rc = dirty_init(&c->dirty, um_system_page());
-        if (rc < 0) {
-            um_fail(-rc, "cannot make the dirty map of a page cache: %s", strerror(-rc));
-            goto fail;
-        }
-    }
-    snprintf(label, sizeof(label), "usermap:%s", name);
-    c->memfd = memfd_create(label, MFD_CLOEXEC);
+    pthread_mutex_init(&c->arm_lock, NULL);
+    return c;
+}
+
+/* Sizes the pages to the file and maps the window over them. */
+static int size_and_map(struct um_cache *c)
+{
+    if (ftruncate(c->memfd, (off_t)c->size) < 0)
+        return um_fail(errno, "cannot size the page cache to %llu bytes: %s",
+                       (unsigned long long)c->size, strerror(errno));
+    return map_window(c, round_up(c->size, um_system_page()));
+}
+
+static struct um_cache *fail_cache(struct um_cache *c)
+{
+    int err = errno;
+
+    free_cache(c);
+    errno = err;
+    return NULL;
+}
+
+/* An anonymous shared mapping's cache: a memfd of this process tree. */
+static struct um_cache *new_anonymous_cache(struct um_pool *pool, uint64_t size)
+{
+    struct um_cache *c = alloc_cache(pool, size, true);
+
+    if (!c)
+        return NULL;
+    c->memfd = memfd_create("usermap:anonymous", MFD_CLOEXEC);
     if (c->memfd < 0) {
         um_fail(errno, "cannot create the page cache (memfd_create): %s", strerror(errno));
-        goto fail;
+        return fail_cache(c);
     }
-    if (ftruncate(c->memfd, (off_t)size) < 0) {
-        um_fail(errno, "cannot size the page cache to %llu bytes: %s",
-                (unsigned long long)size, strerror(errno));
-        goto fail;
-    }
-    if (map_window(c, round_up(size, um_system_page())) < 0)
-        goto fail;
-    return c;
-fail:
-    {
+    return size_and_map(c) < 0 ? fail_cache(c) : c;
+}
+
+/*
+ * A regular file's cache: the shared objects of the file (shared.h).
+ * When no other live process is attached, pages a dead one left dirty or
+ * half written back are the new owner's to write (c->recovering).
+ */
+static struct um_cache *new_file_cache(struct um_pool *pool, int fd, const struct stat *st)
+{
+    struct um_cache *c = alloc_cache(pool, (uint64_t)st->st_size, false);
+    bool alone = false;
+    int rc;
+
+    if (!c)
+        return NULL;
+    if (shared_attach(&c->shared, fd, st, &alone) < 0) {
         int err = errno;
-        free_cache(c);
+        free(c);
         errno = err;
+        return NULL;
     }
-    return NULL;
+    c->is_shared = true;
+    c->memfd = c->shared.pages_fd;
+    c->stamp = &c->shared.hdr->stamp;
+    /* Tracked per system page, as the kernel's: a usermap page of which a
+     * mapping wrote one system page must not write the others back,
+     * which may be older than the file's. */
+    rc = dirty_init(&c->dirty, um_system_page(), c->shared.state_fd, SHARED_DIRTY_OFFSET);
+    if (rc < 0) {
+        um_fail(-rc, "cannot map the dirty map of a page cache: %s", strerror(-rc));
+        return fail_cache(c);
+    }
+    if (alone) {
+        uint64_t end = cache_dirty_end(c);
+
+        /* Whoever held pages in writeback died: they are dirty again. */
+        dirty_done(&c->dirty, 0, end, true);
+        c->recovering = dirty_any(&c->dirty, end);
+    }
+    return size_and_map(c) < 0 ? fail_cache(c) : c;
 }
 
 static void link_cache(struct um_cache *c)
@@ -188,8 +257,10 @@ static struct um_cache *find_file_cache(struct um_pool *pool, const struct stat 
 /* Whether an unused cache can go: nothing unsaved, nobody writing it. */
 static bool may_free(struct um_cache *c)
 {
+    /* A cache this process cannot write back leaves what another
+     * process left dirty to that one (or to recovery). */
     return c->refs == 0 && __atomic_load_n(&c->pins, __ATOMIC_ACQUIRE) == 0 &&
-           (c->anonymous || !dirty_any(&c->dirty, cache_end(c)));
+           (!cache_has_store_writes(c) || !dirty_any(&c->dirty, cache_end(c)));
 }
 
 /*
@@ -230,7 +301,7 @@ static void follow_file_change(struct um_cache *c, const struct stat *st)
 {
     uint64_t now = um_store_stamp(st);
 
-    if (__atomic_exchange_n(&c->stamp, now, __ATOMIC_ACQ_REL) != now)
+    if (__atomic_exchange_n(c->stamp, now, __ATOMIC_ACQ_REL) != now)
         cache_invalidate(c, 0, cache_end(c));
 }
 
@@ -255,18 +326,20 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         follow_file_change(c, st);
         c->refs++;
     } else {
-        c = new_cache(pool, "file", (uint64_t)st->st_size, false);
+        c = new_file_cache(pool, fd, st);
         if (!c)
             return NULL;
         created = true;
         c->dev = st->st_dev;
         c->ino = st->st_ino;
-        c->stamp = um_store_stamp(st);
         c->store = um_store_file_open(fd);
         if (!c->store) {
             um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
             goto fail;
         }
+        /* Another process may have kept pages the file no longer holds
+         * (a write(2) since): the clean ones go. */
+        follow_file_change(c, st);
     }
     if (needs_write) {
         int rc = um_store_file_allow_write(c->store, fd);
@@ -292,7 +365,7 @@ fail:
 
 struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len)
 {
-    struct um_cache *c = new_cache(pool, "anonymous", len, true);
+    struct um_cache *c = new_anonymous_cache(pool, len);
 
     if (!c)
         return NULL;
@@ -452,9 +525,30 @@ void cache_flush_at_exit(void)
 
 int cache_rewatch_all(void)
 {
-    for (struct um_cache *c = caches; c; c = c->next)
+    for (struct um_cache *c = caches; c; c = c->next) {
         if (c->window && um_engine->watch(c->window, c->window_len, UM_TRACK_NONE, 0) < 0)
             return -errno;
+        if (c->is_shared && shared_attach_child(&c->shared) < 0)
+            return -errno;
+    }
     return 0;
+}
+
+void cache_leave_all_at_exit(void)
+{
+    um_lock_exclusive();
+    for (struct um_cache *c = caches; c; c = c->next) {
+        if (c->is_shared && c->shared.state_fd >= 0) {
+            shared_leave(&c->shared, nothing_unsaved, c);
+            c->is_shared = false;   /* the pages stay mapped, unnamed */
+        }
+    }
+    um_unlock();
+}
+
+void cache_flush_recovered(struct um_cache *c)
+{
+    if (__atomic_exchange_n(&c->recovering, false, __ATOMIC_ACQ_REL))
+        cache_flush(c, 0, cache_dirty_end(c));
 }
 

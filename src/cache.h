@@ -95,7 +95,7 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
  * (and still calls cache_end_write), whose retry faults afresh.
  */
 bool cache_begin_write(struct um_cache *c, uint64_t off, uint64_t len, int *slot);
-void cache_end_write(struct um_cache *c, int slot);
+void cache_end_write(struct um_cache *c, uint64_t off, uint64_t len, int slot);
 
 /* A per-thread buffer of at least len bytes, for moving pages.  Any
  * later call may move it: take it after evict_reserve(), which may use
@@ -157,7 +157,16 @@ int cache_flush_dirty(void);
  * stderr. */
 void cache_flush_at_exit(void);
 
-/* Re-watches every cache's window in a forked child.  0 or -errno. */
+/* In a forked child: re-watches every cache's window and attaches the
+ * child to every shared cache as a process of its own.  0 or -errno. */
 int cache_rewatch_all(void);
+
+/* At exit, after the last write-back: leaves every shared cache (the
+ * last process out removes the objects of a clean one). */
+void cache_leave_all_at_exit(void);
+
+/* Without the library lock, with a reference: writes what dead
+ * processes left dirty in a cache this process found alone (once). */
+void cache_flush_recovered(struct um_cache *c);
 
 #endif

@@ -146,6 +146,23 @@ static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
     return true;
 }
 
+/*
+ * Holds a claimed run against other processes, so that one of them reads
+ * it and the others find it present.  False: another process was filling
+ * it; it is done now (or died), and the caller looks again.  An unclaimed
+ * run (every claim slot was busy) is not locked: the locks of a process
+ * are one owner, and unlocking it could release a claimed neighbour's.
+ */
+static bool lock_run(struct um_cache *c, int slot, uint64_t start, uint64_t end)
+{
+    if (!c->is_shared || slot < 0 ||
+        shared_lock_pages(&c->shared, start, end - start, true, false))
+        return true;
+    if (shared_lock_pages(&c->shared, start, end - start, true, true))
+        shared_unlock_pages(&c->shared, start, end - start);
+    return false;
+}
+
 /* Fills the missing usermap pages of [start, end), at most one batch,
  * one contiguous run at a time. */
 static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch,
@@ -158,12 +175,15 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
         bool waited;
         int slot = cache_claim(c, run_start, run_end, CLAIM_FILL, &waited), rc;
 
-        if (waited) {           /* someone else filled part of it: look again */
+        if (waited || !lock_run(c, slot, run_start, run_end)) {
+            /* someone else filled part of it: look again */
             cache_unclaim(c, slot);
             pos = run_start;
             continue;
         }
         rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via);
+        if (c->is_shared && slot >= 0)
+            shared_unlock_pages(&c->shared, run_start, run_end - run_start);
         cache_unclaim(c, slot);
         if (rc < 0)
             return rc;

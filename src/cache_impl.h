@@ -17,6 +17,7 @@
 #include "dirty.h"
 #include "ranges.h"
 #include "readahead.h"
+#include "shared.h"
 
 struct um_region;
 
@@ -28,10 +29,22 @@ struct um_cache {
     int pins;                   /* write-backs running without the library lock */
     dev_t dev;                  /* identity of the file (not anonymous) */
     ino_t ino;
-    int memfd;                  /* the pages */
+    int memfd;                  /* the pages (a regular file's: shared.pages_fd) */
     uint64_t size;              /* the file's size: the end of write-back */
-    uint64_t stamp;             /* the store's stamp when the cache last agreed
-                                 * with it (made, or written back); atomic */
+    uint64_t *stamp;            /* the store's stamp when the cache last agreed
+                                 * with it (made, or written back); atomic, in
+                                 * the shared header for a regular file */
+    uint64_t own_stamp;
+    /* A regular file's cache is shared with every usermap process that
+     * maps the file (shared.h); an anonymous one is this process tree's. */
+    bool is_shared;
+    struct um_shared shared;
+    bool recovering;            /* dirty pages of dead processes to write */
+    /* Keeps "this process may write pages without a fault" (the shared
+     * writing flag) true: taken around raising the flag and lifting a
+     * page's protection, and around protecting every page again and
+     * lowering the flag. */
+    pthread_mutex_t arm_lock;
     size_t page_size;           /* unit of fill and write-back */
     char *window;               /* library-only mapping of the memfd */
     size_t window_len;
@@ -69,6 +82,10 @@ static inline void cache_unclaim(struct um_cache *c, int slot)
 {
     claims_release(&c->claims, slot);
 }
+
+/* The end of what the cache's dirty map may hold (cache.c): another
+ * process may know the file as longer than this one. */
+uint64_t cache_dirty_end(struct um_cache *c);
 
 /* Region callback: whether r writes back pages of cache arg
  * (cache_writeback.c). */

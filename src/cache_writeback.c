@@ -130,8 +130,13 @@ int cache_reserve(struct um_cache *c, uint64_t start, uint64_t end)
 
 void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len)
 {
-    if (cache_has_store_writes(c))
-        dirty_mark(&c->dirty, off, off + len);
+    if (!cache_has_store_writes(c))
+        return;
+    /* The flag first: a write-back in another process that takes the
+     * page before the mark below sees the flag and keeps it dirty. */
+    if (c->is_shared)
+        shared_set_writing(&c->shared, true);
+    dirty_mark(&c->dirty, off, off + len);
 }
 
 /* ---------------------------------------------------------- write-back */
@@ -187,20 +192,22 @@ static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
 
 /* Writes [off, stop) of the taken pages, bytes below size only; they
  * leave the writeback state, dirty again if the write failed. */
-static int write_part(struct um_cache *c, char *buf, uint64_t off, uint64_t stop, uint64_t size)
+static int write_part(struct um_cache *c, char *buf, uint64_t off, uint64_t stop, uint64_t size,
+                      bool keep)
 {
     uint64_t upto = stop < size ? stop : size;
     int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
 
-    dirty_done(&c->dirty, off, stop, rc < 0);
+    dirty_done(&c->dirty, off, stop, rc < 0 || keep);
     return rc;
 }
 
 /* Writes the taken pages [start, end) chunk by chunk.  A chunk the store
  * refuses (a full disk) is tried again a system page at a time, so that
- * every page that fits gets there and only the others stay dirty.
- * Returns the first error. */
-static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size)
+ * every page that fits gets there and only the others stay dirty.  keep:
+ * the pages stay dirty even when written (another process may write them
+ * without a fault).  Returns the first error. */
+static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size, bool keep)
 {
     size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
     uint64_t sys = um_system_page();
@@ -209,7 +216,7 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
 
     for (uint64_t off = start; off < end; off += chunk) {
         uint64_t stop = end - off < chunk ? end : off + chunk;
-        int rc = write_part(c, buf, off, stop, size);
+        int rc = write_part(c, buf, off, stop, size, keep);
 
         if (rc < 0 && buf && stop - off > sys) {
             /* The failed chunk is dirty again: take it page by page. */
@@ -220,7 +227,7 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
 
                 dirty_take(&c->dirty, p, p + sys, &one);
                 if (one.n)
-                    err = write_part(c, buf, p, p + sys, size);
+                    err = write_part(c, buf, p, p + sys, size, keep);
                 ranges_free(&one);
                 if (err < 0 && rc == 0)
                     rc = err;
@@ -232,17 +239,39 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
     return first_error;
 }
 
+/* Under the shared lock: cache_collect(); when it covered every page,
+ * every page this process could write is protected again, and its
+ * writing flag goes down (under arm_lock, so that no write fault lifts
+ * a protection in between). */
+static int collect_all(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    int rc;
+
+    if (!c->is_shared)
+        return cache_collect(c, lo, hi);
+    pthread_mutex_lock(&c->arm_lock);
+    rc = cache_collect(c, lo, hi);
+    if (rc == 0 && lo == 0 && hi >= cache_end(c) && um_engine->tracks_writes_sync)
+        shared_set_writing(&c->shared, false);
+    pthread_mutex_unlock(&c->arm_lock);
+    return rc;
+}
+
 int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
     struct um_ranges taken = { 0 };
     uint64_t size = 0, stamp = 0;
     int rc = 0;
 
+    bool keep = false;
+
     if (!cache_has_store_writes(c))
         return 0;
     pthread_mutex_lock(&c->wb_lock);
+    if (c->is_shared && shared_writeback_begin(&c->shared))
+        dirty_done(&c->dirty, 0, cache_dirty_end(c), true);   /* its holder died */
     um_lock_shared();
-    rc = cache_collect(c, lo, hi);
+    rc = collect_all(c, lo, hi);
     um_unlock();
     if (rc == 0)
         rc = c->store->ops->stat(c->store, &size, &stamp);
@@ -251,19 +280,24 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
          * after a truncation: written nowhere. */
         dirty_forget_from(&c->dirty, size, hi);
         dirty_take(&c->dirty, lo, hi < size ? hi : size, &taken);
+        /* After the take: a writer that raised its flag later marks its
+         * page dirty again itself. */
+        keep = c->is_shared && taken.n && shared_others_writing(&c->shared);
         rc = taken.error;
         for (size_t i = 0; i < taken.n; i++) {
-            int err = write_taken(c, taken.v[i].start, taken.v[i].end, size);
+            int err = write_taken(c, taken.v[i].start, taken.v[i].end, size, keep);
             if (err < 0 && rc == 0)
                 rc = err;
         }
     }
     /* Our own writes change the file's stamp: if the cache agreed with
      * the file before them, it still does. */
-    if (rc == 0 && taken.n && __atomic_load_n(&c->stamp, __ATOMIC_ACQUIRE) == stamp &&
+    if (rc == 0 && taken.n && __atomic_load_n(c->stamp, __ATOMIC_ACQUIRE) == stamp &&
         c->store->ops->stat(c->store, &size, &stamp) == 0)
-        __atomic_store_n(&c->stamp, stamp, __ATOMIC_RELEASE);
+        __atomic_store_n(c->stamp, stamp, __ATOMIC_RELEASE);
     ranges_free(&taken);
+    if (c->is_shared)
+        shared_writeback_end(&c->shared);
     pthread_mutex_unlock(&c->wb_lock);
     return rc;
 }
@@ -323,6 +357,8 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
 
     if (c->anonymous)
         return 0;
+    if (c->is_shared && hi > lo)
+        shared_lock_pages(&c->shared, lo, hi - lo, true, true);
     if (um_engine->tracks_writes)
         rc = cache_collect(c, lo, hi);
     for (uint64_t p = round_down(lo, page); rc == 0 && p < hi; p += page) {
@@ -335,6 +371,8 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
     }
     if (rc == 0)
         rc = punch(c, run, hi, NULL);
+    if (c->is_shared && hi > lo)
+        shared_unlock_pages(&c->shared, lo, hi - lo);
     return rc;
 }
 
@@ -425,6 +463,12 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
+    /* Other processes: a fill or a first write of these pages is under
+     * way there; step aside. */
+    if (c->is_shared && !shared_lock_pages(&c->shared, off, end - off, true, false)) {
+        cache_unclaim(c, slot);
+        return -EBUSY;
+    }
     rc = cache_collect(c, off, end);
     if (rc == 0 && dirty_busy(&c->dirty, off, end))
         rc = -EAGAIN;
@@ -432,19 +476,32 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
      * pages add to it meanwhile, and a difference could wrap. */
     if (rc == 0)
         rc = punch(c, off, end, freed);
+    if (c->is_shared)
+        shared_unlock_pages(&c->shared, off, end - off);
     cache_unclaim(c, slot);
     return rc;
 }
 
+/* In a shared cache the page is also held (shared) against evictions in
+ * other processes, and arm_lock against this process's write-back
+ * lowering its writing flag meanwhile. */
 bool cache_begin_write(struct um_cache *c, uint64_t off, uint64_t len, int *slot)
 {
     bool waited;
 
     *slot = cache_claim(c, off, off + len, CLAIM_MUST, &waited);
+    if (c->is_shared) {
+        shared_lock_pages(&c->shared, off, len, false, true);
+        pthread_mutex_lock(&c->arm_lock);
+    }
     return !waited;
 }
 
-void cache_end_write(struct um_cache *c, int slot)
+void cache_end_write(struct um_cache *c, uint64_t off, uint64_t len, int slot)
 {
+    if (c->is_shared) {
+        pthread_mutex_unlock(&c->arm_lock);
+        shared_unlock_pages(&c->shared, off, len);
+    }
     cache_unclaim(c, slot);
 }

@@ -10,40 +10,31 @@
 #include "addrspace.h"
 #include "dirty.h"
 
-int dirty_init(struct um_dirty *d, uint64_t page_size)
+uint64_t dirty_map_bytes(uint64_t page_size)
+{
+    return (UM_DIRTY_MAX_BYTES / page_size) / 64 * 2 * sizeof(uint64_t);
+}
+
+int dirty_init(struct um_dirty *d, uint64_t page_size, int fd, uint64_t offset)
 {
     void *p;
 
     d->page_shift = (unsigned)__builtin_ctzll(page_size);
     d->pages = UM_DIRTY_MAX_BYTES >> d->page_shift;
-    d->map_len = d->pages / 64 * 2 * sizeof(uint64_t);
-    d->fd = memfd_create("usermap:dirty", MFD_CLOEXEC);
-    if (d->fd < 0)
-        return -errno;
-    if (ftruncate(d->fd, (off_t)d->map_len) < 0)
-        goto fail;
-    p = um_private_mmap(d->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, d->fd);
+    d->map_len = dirty_map_bytes(page_size);
+    p = um_private_mmap_at(d->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
+                           (off_t)offset);
     if (p == MAP_FAILED)
-        goto fail;
+        return -errno;
     d->words = p;
     return 0;
-fail:
-    {
-        int err = errno;
-        close(d->fd);
-        d->fd = -1;
-        return -err;
-    }
 }
 
 void dirty_destroy(struct um_dirty *d)
 {
     if (d->words)
         um_private_munmap(d->words, d->map_len);
-    if (d->fd >= 0)
-        close(d->fd);
     d->words = NULL;
-    d->fd = -1;
 }
 
 /* The word pair of page p: dirty bits first, writeback bits second. */

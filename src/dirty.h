@@ -11,10 +11,11 @@
  * A page with either bit set must stay in memory: evicting or dropping it
  * would lose data or let a refill read stale bytes from the store.
  *
- * The map lives in a memfd mapped MAP_SHARED, so a forked child marks the
- * same bits as its parent.  It is sized once, for the largest file usermap
- * maps (UM_DIRTY_MAX_BYTES), and never moves: write-back reads and writes
- * it without the library lock.  Only the pages touched take memory.
+ * The map lives in the cache's state object (shared.h), mapped MAP_SHARED,
+ * so every process attached to the cache, forked or not, marks the same
+ * bits.  It is sized once, for the largest file usermap maps
+ * (UM_DIRTY_MAX_BYTES), and never moves: write-back reads and writes it
+ * without the library lock.  Only the pages touched take memory.
  */
 #ifndef USERMAP_DIRTY_H
 #define USERMAP_DIRTY_H
@@ -32,11 +33,14 @@ struct um_dirty {
     uint64_t pages;         /* capacity, in pages */
     uint64_t map_len;
     unsigned page_shift;    /* log2 of the page size */
-    int fd;
 };
 
-/* A map of pages of page_size bytes.  0, or -errno. */
-int dirty_init(struct um_dirty *d, uint64_t page_size);
+/* The bytes a map of pages of page_size bytes takes. */
+uint64_t dirty_map_bytes(uint64_t page_size);
+
+/* Maps the map of pages of page_size bytes kept in fd at offset (which
+ * the caller sized).  0, or -errno. */
+int dirty_init(struct um_dirty *d, uint64_t page_size, int fd, uint64_t offset);
 void dirty_destroy(struct um_dirty *d);
 
 /* Marks the pages covering the bytes [lo, hi) dirty. */

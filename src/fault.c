@@ -166,7 +166,7 @@ static bool serve_write(const struct um_region *r, uintptr_t addr)
             cache_mark_written(r->cache, off, sys);
             um_engine->unprotect((void *)s.start, sys);
         }
-        cache_end_write(r->cache, slot);
+        cache_end_write(r->cache, off, sys, slot);
     }
     return let_through;
 }

@@ -139,6 +139,7 @@ static void after_fork_in_child(void)
 static void at_exit(void)
 {
     cache_flush_at_exit();
+    cache_leave_all_at_exit();
 }
 
 const struct um_engine *um_start(void)

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shared.c - the named objects of a shared page cache: the directory
+ * that holds them, attaching to and leaving them, and the locks kept on
+ * the state object.  See shared.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addrspace.h"
+#include "dirty.h"
+#include "error.h"
+#include "shared.h"
+
+/* The state object's length: header, then the dirty map (sparse). */
+static uint64_t state_length(void)
+{
+    return SHARED_DIRTY_OFFSET + dirty_map_bytes((uint64_t)sysconf(_SC_PAGESIZE));
+}
+
+/* ---------------------------------------------------------- locks */
+
+static bool byte_lock(int fd, short type, off_t at, off_t len, bool wait)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = len };
+
+    while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0)
+        if (errno != EINTR)
+            return false;
+    return true;
+}
+
+bool shared_lock_byte(int fd, off_t at, bool exclusive, bool wait)
+{
+    return byte_lock(fd, exclusive ? F_WRLCK : F_RDLCK, at, 1, wait);
+}
+
+void shared_unlock_byte(int fd, off_t at)
+{
+    byte_lock(fd, F_UNLCK, at, 1, false);
+}
+
+bool shared_lock_pages(const struct um_shared *s, uint64_t off, uint64_t len, bool exclusive,
+                       bool wait)
+{
+    return byte_lock(s->state_fd, exclusive ? F_WRLCK : F_RDLCK,
+                     SHARED_LOCK_PAGES + (off_t)off, (off_t)len, wait);
+}
+
+void shared_unlock_pages(const struct um_shared *s, uint64_t off, uint64_t len)
+{
+    byte_lock(s->state_fd, F_UNLCK, SHARED_LOCK_PAGES + (off_t)off, (off_t)len, false);
+}
+
+/* Whether another open description than fd's holds slot's lock: its
+ * process is alive (the kernel drops the lock of a dead one). */
+int shared_slot_live(int state_fd, int slot)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+                        .l_start = SHARED_LOCK_SLOT + slot, .l_len = 1 };
+
+    if (fcntl(state_fd, F_OFD_GETLK, &fl) < 0)
+        return 0;
+    return fl.l_type != F_UNLCK;
+}
+
+static bool other_live(const struct um_shared *s, int i)
+{
+    return i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_ACQUIRE) != 0 &&
+           shared_slot_live(s->state_fd, i);
+}
+
+bool shared_others_attached(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        if (other_live(s, i))
+            return true;
+    return false;
+}
+
+bool shared_others_writing(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        if (__atomic_load_n(&s->hdr->writing[i], __ATOMIC_SEQ_CST) && other_live(s, i))
+            return true;
+    return false;
+}
+
+void shared_set_writing(struct um_shared *s, bool on)
+{
+    if (__atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_RELAXED) != on)
+        __atomic_store_n(&s->hdr->writing[s->slot], on, __ATOMIC_SEQ_CST);
+}
+
+bool shared_writeback_begin(struct um_shared *s)
+{
+    shared_lock_byte(s->state_fd, SHARED_LOCK_WRITEBACK, true, true);
+    return __atomic_exchange_n(&s->hdr->wb_active, 1, __ATOMIC_SEQ_CST) != 0;
+}
+
+void shared_writeback_end(struct um_shared *s)
+{
+    __atomic_store_n(&s->hdr->wb_active, 0, __ATOMIC_SEQ_CST);
+    shared_unlock_byte(s->state_fd, SHARED_LOCK_WRITEBACK);
+}
+
+/* Takes a free slot: one whose lock no live process holds. */
+static int take_slot(struct um_shared *s, bool writing)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++) {
+        if (!shared_lock_byte(s->state_fd, SHARED_LOCK_SLOT + i, true, false))
+            continue;
+        s->slot = i;
+        __atomic_store_n(&s->hdr->writing[i], writing, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&s->hdr->pid[i], (int32_t)getpid(), __ATOMIC_RELEASE);
+        return 0;
+    }
+    errno = EUSERS;
+    return -1;
+}
+
+static void give_slot(struct um_shared *s)
+{
+    if (s->slot < 0)
+        return;
+    __atomic_store_n(&s->hdr->writing[s->slot], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&s->hdr->pid[s->slot], 0, __ATOMIC_RELEASE);
+    shared_unlock_byte(s->state_fd, SHARED_LOCK_SLOT + s->slot);
+    s->slot = -1;
+}
+
+/* ---------------------------------------------------- the directory */
+
+static void default_dir(char *path, size_t len)
+{
+    const char *env = secure_getenv("USERMAP_CACHE_DIR");
+
+    if (env && *env)
+        snprintf(path, len, "%s", env);
+    else
+        snprintf(path, len, "/dev/shm/usermap-%u", (unsigned)geteuid());
+}
+
+/* Refuses what another user could have planted or could read. */
+static int check_owned(int fd, const char *what, const char *path, mode_t mode, bool dir)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return um_fail(errno, "cannot check usermap's %s %s: %s", what, path, strerror(errno));
+    if ((dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) || st.st_uid != geteuid() ||
+        (st.st_mode & 07777) != mode)
+        return um_fail(EACCES,
+                       "refusing usermap's %s %s: it must be a %s owned by uid %u with mode "
+                       "%04o (it is owned by uid %u, mode %04o)",
+                       what, path, dir ? "directory" : "regular file", (unsigned)geteuid(),
+                       (unsigned)mode, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+int shared_open_dir(char *path, size_t path_len)
+{
+    bool made;
+    int fd;
+
+    default_dir(path, path_len);
+    made = mkdir(path, 0700) == 0;
+    if (!made && errno != EEXIST)
+        return um_fail(errno, "cannot make usermap's cache directory %s: %s", path,
+                       strerror(errno));
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno == ELOOP || errno == ENOTDIR ? EACCES : errno;
+        return um_fail(err, "refusing usermap's cache directory %s: %s", path,
+                       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    }
+    if (made && fchmod(fd, 0700) < 0) {
+        int err = errno;
+        close(fd);
+        return um_fail(err, "cannot set the mode of %s: %s", path, strerror(err));
+    }
+    if (check_owned(fd, "cache directory", path, 0700, true) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* Opens (making it if need be) the object name.suffix in the directory:
+ * never through a link, and only if it is the user's own, mode 0600. */
+static int open_object(int dir_fd, const char *name, const char *suffix)
+{
+    char file[96];
+    int fd;
+
+    snprintf(file, sizeof(file), "%s.%s", name, suffix);
+    fd = openat(dir_fd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && fchmod(fd, 0600) < 0) {
+        int err = errno;
+        close(fd);
+        return um_fail(err, "cannot set the mode of usermap's cache object %s: %s", file,
+                       strerror(err));
+    }
+    if (fd < 0 && errno == EEXIST)
+        fd = openat(dir_fd, file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno == ELOOP ? EACCES : errno;
+        return um_fail(err, "cannot open usermap's cache object %s: %s", file,
+                       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    }
+    if (check_owned(fd, "cache object", file, 0600, false) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+/* ---------------------------------------------------------- identity */
+
+static void identify(int fd, const struct stat *st, struct shared_header *id)
+{
+    struct statx sx;
+    int gen = 0;
+
+    memset(id, 0, sizeof(*id));
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME))
+        id->birth_ns = (uint64_t)sx.stx_btime.tv_sec * 1000000000u + sx.stx_btime.tv_nsec;
+    if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0)
+        id->generation = (uint32_t)gen;
+}
+
+bool shared_header_valid(const struct shared_header *h)
+{
+    return h->magic == SHARED_MAGIC && h->version == SHARED_VERSION &&
+           h->header_size == sizeof(*h);
+}
+
+static bool same_file(const struct shared_header *h, const struct shared_header *id)
+{
+    return shared_header_valid(h) && h->dev == id->dev && h->ino == id->ino &&
+           h->birth_ns == id->birth_ns && h->generation == id->generation;
+}
+
+/* Whether name.suffix in the directory is still the object open at fd
+ * (a leaving process may have removed it since we opened it). */
+static bool still_named(int dir_fd, const char *name, const char *suffix, int fd)
+{
+    char file[96];
+    struct stat a, b;
+
+    snprintf(file, sizeof(file), "%s.%s", name, suffix);
+    return fstat(fd, &a) == 0 && fstatat(dir_fd, file, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void remove_objects(int dir_fd, const char *name)
+{
+    char file[96];
+
+    snprintf(file, sizeof(file), "%s.pages", name);
+    unlinkat(dir_fd, file, 0);
+    snprintf(file, sizeof(file), "%s.state", name);
+    unlinkat(dir_fd, file, 0);
+}
+
+/* A new (or stale) pair of objects starts empty, with the file's
+ * identity. */
+static int reset_objects(struct um_shared *s, const struct shared_header *id, int fd)
+{
+    char link[64];
+    ssize_t n;
+
+    if (ftruncate(s->state_fd, 0) < 0 || ftruncate(s->state_fd, (off_t)state_length()) < 0 ||
+        ftruncate(s->pages_fd, 0) < 0)
+        return -1;
+    memcpy(s->hdr, id, offsetof(struct shared_header, stamp));
+    s->hdr->version = SHARED_VERSION;
+    s->hdr->header_size = sizeof(*s->hdr);
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, s->hdr->path, sizeof(s->hdr->path) - 1);
+    s->hdr->path[n > 0 ? n : 0] = '\0';
+    __atomic_store_n(&s->hdr->magic, SHARED_MAGIC, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static void close_objects(struct um_shared *s)
+{
+    if (s->hdr)
+        um_private_munmap(s->hdr, sizeof(*s->hdr));
+    if (s->pages_fd >= 0)
+        close(s->pages_fd);
+    if (s->state_fd >= 0)
+        close(s->state_fd);
+    s->hdr = NULL;
+    s->pages_fd = s->state_fd = -1;
+}
+
+/* Under the gate: the objects as they should be for the file, or
+ * 1 when the caller must start over (the names went, or belong to a
+ * deleted file still in use). */
+static int settle_objects(struct um_shared *s, int fd, const struct stat *st)
+{
+    struct shared_header id;
+    struct stat ss;
+    void *h;
+
+    if (!still_named(s->dir_fd, s->name, "state", s->state_fd))
+        return 1;
+    if (fstat(s->state_fd, &ss) < 0 ||
+        ((uint64_t)ss.st_size < state_length() &&
+         ftruncate(s->state_fd, (off_t)state_length()) < 0))
+        return -1;
+    h = um_private_mmap(sizeof(*s->hdr), PROT_READ | PROT_WRITE, MAP_SHARED, s->state_fd);
+    if (h == MAP_FAILED)
+        return -1;
+    s->hdr = h;
+    s->pages_fd = open_object(s->dir_fd, s->name, "pages");
+    if (s->pages_fd < 0)
+        return -1;
+    identify(fd, st, &id);
+    if (same_file(s->hdr, &id))
+        return 0;
+    if (shared_header_valid(s->hdr) && shared_others_attached(s)) {
+        /* A deleted file with our device and inode is still mapped:
+         * its users keep their objects, unnamed; we make new ones. */
+        remove_objects(s->dir_fd, s->name);
+        return 1;
+    }
+    return reset_objects(s, &id, fd);
+}
+
+int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alone)
+{
+    char dir[4096];
+
+    memset(s, 0, sizeof(*s));
+    s->state_fd = s->pages_fd = s->slot = -1;
+    snprintf(s->name, sizeof(s->name), "%llx-%llx", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino);
+    s->dir_fd = shared_open_dir(dir, sizeof(dir));
+    if (s->dir_fd < 0)
+        return -1;
+    for (int tries = 0; tries < 100; tries++) {
+        int rc;
+
+        s->state_fd = open_object(s->dir_fd, s->name, "state");
+        if (s->state_fd < 0)
+            break;
+        shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
+        rc = settle_objects(s, fd, st);
+        if (rc == 0 && take_slot(s, false) == 0) {
+            struct stat ss;
+
+            *alone = !shared_others_attached(s);
+            fstat(s->state_fd, &ss);
+            s->state_dev = ss.st_dev;
+            s->state_ino = ss.st_ino;
+            shared_unlock_byte(s->state_fd, SHARED_LOCK_GATE);
+            return 0;
+        }
+        if (rc < 0 || (rc == 0 && s->slot < 0)) {
+            int err = errno;
+            close_objects(s);
+            close(s->dir_fd);
+            return um_fail(err, "cannot attach to usermap's shared cache %s/%s: %s", dir,
+                           s->name, strerror(err));
+        }
+        close_objects(s);       /* rc 1: start over */
+    }
+    {
+        int err = s->state_fd < 0 ? errno : EAGAIN;
+        close_objects(s);
+        close(s->dir_fd);
+        errno = err;
+    }
+    return -1;
+}
+
+int shared_attach_child(struct um_shared *s)
+{
+    char link[64];
+    bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
+    int fd;
+
+    /* The inherited descriptor is the parent's description, and so are
+     * its locks: the child opens its own. */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", s->state_fd);
+    fd = open(link, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    close(s->state_fd);
+    s->state_fd = fd;
+    s->slot = -1;
+    return take_slot(s, writing);
+}
+
+void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
+{
+    shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
+    give_slot(s);
+    if (!shared_others_attached(s) && clean(arg) &&
+        still_named(s->dir_fd, s->name, "state", s->state_fd))
+        remove_objects(s->dir_fd, s->name);
+    shared_unlock_byte(s->state_fd, SHARED_LOCK_GATE);
+    close_objects(s);
+    close(s->dir_fd);
+    s->dir_fd = -1;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shared.h - the named objects that make one file's page cache shared by
+ * every usermap process of a user that maps the file.
+ *
+ * In the cache directory ($USERMAP_CACHE_DIR, by default
+ * /dev/shm/usermap-UID: mode 0700, owned by the user, not a link) each
+ * file mapped has two objects, named after its device and inode:
+ *
+ *   DEV-INO.pages   the pages, which every process's mappings map;
+ *   DEV-INO.state   a header (the file's identity, its size and stamp,
+ *                   who is attached), then the dirty map (dirty.h).
+ *
+ * Coordination uses open-file-description locks on bytes of the state
+ * object, which the kernel drops when their holder dies, so that a
+ * process killed in any state leaves no lock held:
+ *
+ *   SHARED_LOCK_GATE        attach and leave, one process at a time;
+ *   SHARED_LOCK_WRITEBACK   one write-back of the file at a time;
+ *   SHARED_LOCK_SLOT + i    held by the process attached in slot i;
+ *   SHARED_LOCK_PAGES + off a fill holds its pages exclusively (the
+ *                           others wait, then find them present), an
+ *                           eviction tries to, and a first write holds
+ *                           its page shared while it lets the write in.
+ *
+ * The locks of one process are one owner: threads of a process keep out
+ * of each other's way with claims (claims.h) before they take a lock.
+ */
+#ifndef USERMAP_SHARED_H
+#define USERMAP_SHARED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define SHARED_SLOTS 256
+#define SHARED_MAGIC 0x75736d6170636163ULL   /* "usmapcac" */
+#define SHARED_VERSION 1
+
+/* Where the dirty map starts in the state object. */
+#define SHARED_DIRTY_OFFSET ((uint64_t)64 << 10)
+
+#define SHARED_LOCK_GATE 0
+#define SHARED_LOCK_WRITEBACK 1
+#define SHARED_LOCK_SLOT 64
+#define SHARED_LOCK_PAGES ((off_t)1 << 40)
+
+/* The state object's header.  Fields other processes change are read and
+ * written with atomics. */
+struct shared_header {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t header_size;
+    uint64_t dev, ino;          /* the file's identity ... */
+    uint64_t birth_ns;          /* ... its birth time (0: unknown) */
+    uint64_t generation;        /* ... and inode generation (0: unknown) */
+    uint64_t stamp;             /* the file's stamp when the cache last agreed */
+    uint32_t wb_active;         /* a write-back holds pages in writeback */
+    uint32_t pad;
+    uint8_t writing[SHARED_SLOTS];  /* slot i may write pages without a fault */
+    int32_t pid[SHARED_SLOTS];      /* who holds slot i (for listings) */
+    char path[4096];                /* the file, as its first mapper named it */
+};
+
+struct um_shared {
+    int dir_fd;
+    int state_fd;               /* this process's own open description */
+    int pages_fd;
+    int slot;
+    struct shared_header *hdr;
+    char name[64];              /* DEV-INO */
+    dev_t state_dev;            /* the state object, to unlink only it */
+    ino_t state_ino;
+};
+
+/* The cache directory, made or checked: a descriptor (close-on-exec), or
+ * -1 with errno and a message naming the path. */
+int shared_open_dir(char *path, size_t path_len);
+
+/*
+ * Attaches this process to the shared cache of the file open at fd (st
+ * its fstat), creating the objects if none exist and replacing objects
+ * of a deleted file that had the same device and inode.  *alone says no
+ * other live process is attached (a dead one's dirty pages are then the
+ * caller's to write back).  0, or -1 with errno and a message.
+ */
+int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alone);
+
+/* In a forked child: one more process on the same cache, with its own
+ * lock description and slot.  0 or -1 with errno. */
+int shared_attach_child(struct um_shared *s);
+
+/*
+ * Detaches: the slot goes.  If no other live process is attached and
+ * clean() says nothing unsaved is left, the objects are removed.
+ * Closes everything.
+ */
+void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg);
+
+/* Whether another live process may write the file's pages without a
+ * fault (its writing flag is up). */
+bool shared_others_writing(const struct um_shared *s);
+
+/* Raises or lowers this process's writing flag. */
+void shared_set_writing(struct um_shared *s, bool on);
+
+/* Whether another live process is attached. */
+bool shared_others_attached(const struct um_shared *s);
+
+/* Page locks on the cache bytes [off, off+len).  exclusive or shared;
+ * wait: block until granted.  true if held. */
+bool shared_lock_pages(const struct um_shared *s, uint64_t off, uint64_t len, bool exclusive,
+                       bool wait);
+void shared_unlock_pages(const struct um_shared *s, uint64_t off, uint64_t len);
+
+/* Holds the file's write-back lock.  Returns true when the previous
+ * holder died in the middle of a write-back: its pages in writeback
+ * must become dirty again. */
+bool shared_writeback_begin(struct um_shared *s);
+void shared_writeback_end(struct um_shared *s);
+
+/* Objects by name, for listing and recovery (shared_recover.c). */
+int shared_slot_live(int state_fd, int slot);
+bool shared_header_valid(const struct shared_header *h);
+bool shared_lock_byte(int fd, off_t at, bool exclusive, bool wait);
+void shared_unlock_byte(int fd, off_t at);
+
+#endif
