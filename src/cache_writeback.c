@@ -326,8 +326,21 @@ static uint64_t present_bytes(struct um_cache *c, uint64_t start, uint64_t end)
     return total;
 }
 
+/* Takes up to n bytes off the cache's resident count and returns what
+ * it took: pages another process filled were never counted here. */
+static uint64_t uncount(struct um_cache *c, uint64_t n)
+{
+    uint64_t now = __atomic_load_n(&c->resident, __ATOMIC_RELAXED), take;
+
+    do
+        take = n < now ? n : now;
+    while (!__atomic_compare_exchange_n(&c->resident, &now, now - take, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+    return take;
+}
+
 /* Takes [start, end) out of the memfd; *freed (if asked) gets the bytes
- * that were there. */
+ * that were there, as far as this process counted them. */
 static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *freed)
 {
     uint64_t gone;
@@ -339,7 +352,7 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *fre
     rc = sparse_punch(c->memfd, start, end);
     if (rc < 0)
         return rc;
-    __atomic_fetch_sub(&c->resident, gone, __ATOMIC_RELAXED);
+    gone = uncount(c, gone);
     stat_sub(&c->pool->counters.resident, gone);
     if (freed)
         *freed = gone;
