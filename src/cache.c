@@ -118,13 +118,13 @@ static void free_cache(struct um_cache *c)
     pthread_mutex_destroy(&c->arm_lock);
     stat_sub(&c->pool->counters.resident, c->resident);
     unmap_window(c);
-    if (c->is_shared) {
-        /* The last process out removes the objects, if nothing is left
-         * unsaved; otherwise they wait for recovery. */
+    /* The last process out removes the objects, if nothing is left
+     * unsaved; otherwise they wait for recovery. */
+    if (c->is_shared)
         shared_leave(&c->shared, nothing_unsaved, c);
-        c->memfd = -1;
-    }
     dirty_destroy(&c->dirty);
+    if (c->shared.hdr)
+        shared_forget(&c->shared);
     if (c->memfd >= 0)
         close(c->memfd);
     if (c->store)
@@ -207,7 +207,8 @@ static struct um_cache *new_file_cache(struct um_pool *pool, int fd, const struc
         return NULL;
     }
     c->is_shared = true;
-    c->memfd = c->shared.pages_fd;
+    c->memfd = c->shared.pages_fd;     /* the cache's now */
+    c->shared.pages_fd = -1;
     c->stamp = &c->shared.hdr->stamp;
     /* Tracked per system page, as the kernel's: a usermap page of which a
      * mapping wrote one system page must not write the others back,
@@ -409,9 +410,32 @@ bool cache_has_store_writes(const struct um_cache *c)
 
 /* ------------------------------------------------------- whole process */
 
-/* Pins the caches to write back (all, or only unused ones) into a
- * list, under the shared lock. */
-static size_t pin_caches(bool unused_only, struct um_cache ***out)
+enum which_caches {
+    ALL_CACHES,
+    UNUSED_CACHES,          /* no mapping uses them, something is dirty */
+    WRITING_CACHES,         /* shared, and this process's writing flag is up */
+    SHARED_CACHES,          /* shared, whether this process writes or not */
+};
+
+static bool is_one_of(struct um_cache *c, enum which_caches which)
+{
+    if (which == SHARED_CACHES)
+        return c->is_shared;
+    if (!cache_has_store_writes(c))
+        return false;
+    switch (which) {
+    case UNUSED_CACHES:
+        return c->refs == 0 && dirty_any(&c->dirty, cache_end(c));
+    case WRITING_CACHES:
+        return c->is_shared &&
+               __atomic_load_n(&c->shared.hdr->writing[c->shared.slot], __ATOMIC_RELAXED);
+    default:
+        return true;
+    }
+}
+
+/* Pins the caches to write back into a list, under the shared lock. */
+static size_t pin_caches(enum which_caches which, struct um_cache ***out)
 {
     size_t n = 0, i = 0;
     struct um_cache **list;
@@ -422,9 +446,7 @@ static size_t pin_caches(bool unused_only, struct um_cache ***out)
     if (!list)
         return 0;
     for (struct um_cache *c = caches; c; c = c->next) {
-        bool unused = c->refs == 0 && dirty_any(&c->dirty, cache_end(c));
-
-        if (!cache_has_store_writes(c) || (unused_only && !unused))
+        if (!is_one_of(c, which))
             continue;
         cache_pin(c);
         list[i++] = c;
@@ -482,14 +504,14 @@ static void free_unused(void)
 
 /* Writes back what the caches hold, without the library lock held on
  * entry; report: say on stderr what could not be written. */
-static int flush_caches(bool unused_only, bool report)
+static int flush_caches(enum which_caches which, bool report)
 {
     struct um_cache **list = NULL;
     size_t n;
     int first_error = 0;
 
     um_lock_shared();
-    n = pin_caches(unused_only, &list);
+    n = pin_caches(which, &list);
     um_unlock();
     for (size_t i = 0; i < n; i++) {
         int rc = cache_flush(list[i], 0, cache_end(list[i]));
@@ -500,7 +522,7 @@ static int flush_caches(bool unused_only, bool report)
         cache_unpin(list[i]);
     }
     free(list);
-    if (n && unused_only) {
+    if (n && which == UNUSED_CACHES) {
         um_lock_exclusive();
         free_unused();
         um_unlock();
@@ -510,17 +532,22 @@ static int flush_caches(bool unused_only, bool report)
 
 int cache_flush_dirty(void)
 {
-    return flush_caches(false, false);
+    return flush_caches(ALL_CACHES, false);
 }
 
 int cache_flush_unused(void)
 {
-    return flush_caches(true, false);
+    return flush_caches(UNUSED_CACHES, false);
+}
+
+int cache_flush_shared_writers(void)
+{
+    return flush_caches(WRITING_CACHES, false);
 }
 
 void cache_flush_at_exit(void)
 {
-    flush_caches(false, true);
+    flush_caches(ALL_CACHES, true);
 }
 
 int cache_rewatch_all(void)
@@ -534,16 +561,33 @@ int cache_rewatch_all(void)
     return 0;
 }
 
-void cache_leave_all_at_exit(void)
+/* In the order of the locks: a cache's wb_lock (no write-back of it
+ * runs), then the library lock (no fault is using its locks). */
+static void leave_at_exit(struct um_cache *c)
 {
+    pthread_mutex_lock(&c->wb_lock);
     um_lock_exclusive();
-    for (struct um_cache *c = caches; c; c = c->next) {
-        if (c->is_shared && c->shared.state_fd >= 0) {
-            shared_leave(&c->shared, nothing_unsaved, c);
-            c->is_shared = false;   /* the pages stay mapped, unnamed */
-        }
+    if (c->is_shared) {
+        __atomic_store_n(&c->is_shared, false, __ATOMIC_RELEASE);
+        shared_leave(&c->shared, nothing_unsaved, c);
     }
     um_unlock();
+    pthread_mutex_unlock(&c->wb_lock);
+}
+
+void cache_leave_all_at_exit(void)
+{
+    struct um_cache **list = NULL;
+    size_t n;
+
+    um_lock_shared();
+    n = pin_caches(SHARED_CACHES, &list);
+    um_unlock();
+    for (size_t i = 0; i < n; i++) {
+        leave_at_exit(list[i]);
+        cache_unpin(list[i]);
+    }
+    free(list);
 }
 
 void cache_flush_recovered(struct um_cache *c)

@@ -153,6 +153,13 @@ int cache_flush_unused(void);
  * pass).  0 or the first -errno. */
 int cache_flush_dirty(void);
 
+/* Without the library lock: writes back the shared caches this process
+ * may write without a fault, which protects their pages again and lowers
+ * its writing flag, so that other processes' write-backs stop keeping
+ * the pages dirty for its sake (the flusher, every few seconds).  0 or
+ * the first -errno. */
+int cache_flush_shared_writers(void);
+
 /* At exit: writes back every cache; what cannot be written is named on
  * stderr. */
 void cache_flush_at_exit(void);

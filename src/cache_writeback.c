@@ -263,12 +263,14 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
     uint64_t size = 0, stamp = 0;
     int rc = 0;
 
-    bool keep = false;
+    bool keep = false, shared;
 
     if (!cache_has_store_writes(c))
         return 0;
     pthread_mutex_lock(&c->wb_lock);
-    if (c->is_shared && shared_writeback_begin(&c->shared))
+    /* Read once: at exit the cache stops being shared meanwhile. */
+    shared = __atomic_load_n(&c->is_shared, __ATOMIC_ACQUIRE);
+    if (shared && shared_writeback_begin(&c->shared))
         dirty_done(&c->dirty, 0, cache_dirty_end(c), true);   /* its holder died */
     um_lock_shared();
     rc = collect_all(c, lo, hi);
@@ -296,7 +298,7 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
         c->store->ops->stat(c->store, &size, &stamp) == 0)
         __atomic_store_n(c->stamp, stamp, __ATOMIC_RELEASE);
     ranges_free(&taken);
-    if (c->is_shared)
+    if (shared)
         shared_writeback_end(&c->shared);
     pthread_mutex_unlock(&c->wb_lock);
     return rc;

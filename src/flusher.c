@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -17,6 +18,10 @@
 #include "flusher.h"
 #include "thread.h"
 
+/* How often shared caches this process writes are written back without
+ * being asked: until then, other processes keep the pages dirty. */
+#define FLUSHER_PERIOD_MS 5000
+
 static int requests = -1;
 static uint64_t passes;
 
@@ -26,8 +31,15 @@ static void *flusher_main(void *arg)
     uint64_t n;
 
     for (;;) {
-        ssize_t got = read(fd, &n, sizeof(n));
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int ready = poll(&p, 1, FLUSHER_PERIOD_MS);
+        ssize_t got;
 
+        if (ready == 0) {
+            cache_flush_shared_writers();
+            continue;
+        }
+        got = ready < 0 ? -1 : read(fd, &n, sizeof(n));
         if (got < 0 && errno == EINTR)
             continue;
         if (got != sizeof(n))

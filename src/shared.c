@@ -411,13 +411,21 @@ int shared_attach_child(struct um_shared *s)
 
 void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
 {
+    if (s->state_fd < 0)
+        return;
     shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
     give_slot(s);
-    if (!shared_others_attached(s) && clean(arg) &&
+    if (clean && !shared_others_attached(s) && clean(arg) &&
         still_named(s->dir_fd, s->name, "state", s->state_fd))
         remove_objects(s->dir_fd, s->name);
     shared_unlock_byte(s->state_fd, SHARED_LOCK_GATE);
-    close_objects(s);
+    close(s->state_fd);
     close(s->dir_fd);
-    s->dir_fd = -1;
+    s->state_fd = s->dir_fd = -1;
+}
+
+void shared_forget(struct um_shared *s)
+{
+    shared_leave(s, NULL, NULL);
+    close_objects(s);
 }

@@ -93,10 +93,15 @@ int shared_attach_child(struct um_shared *s);
 
 /*
  * Detaches: the slot goes.  If no other live process is attached and
- * clean() says nothing unsaved is left, the objects are removed.
- * Closes everything.
+ * clean (if given) says nothing unsaved is left, the objects are removed.
+ * The header and the pages stay mapped and open (the process's mappings
+ * may still use them) until shared_forget(); locks are no longer taken.
  */
 void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg);
+
+/* Leaves if not done yet, then unmaps the header and closes what is
+ * still open (the pages descriptor, unless its owner took it). */
+void shared_forget(struct um_shared *s);
 
 /* Whether another live process may write the file's pages without a
  * fault (its writing flag is up). */
