@@ -54,21 +54,34 @@ static void count_placed(struct um_cache *c, size_t len, long placed)
  * map it (a longer run could cross into a VMA of another protection,
  * which UFFDIO_COPY refuses); anything else goes through the window. */
 static long place_run(struct um_cache *c, const struct um_region *via, uint64_t off,
-                      const void *buf, size_t len)
+                      const void *buf, size_t len, bool write)
 {
     uint64_t lo, hi;
+    long placed;
 
-    if (via && (via->flags & UM_REGION_SHARED) && len == um_system_page() &&
-        region_clip_offsets(via, off, off + len, &lo, &hi) && lo == off && hi == off + len)
-        return um_engine->place_in((void *)region_addr_of(via, off), buf, len,
-                                   region_tracking(via), region_in_thread(via));
-    return um_engine->place(c->window + off, buf, len);
+    if (!via || !(via->flags & UM_REGION_SHARED) || len != um_system_page() ||
+        !region_clip_offsets(via, off, off + len, &lo, &hi) || lo != off || hi != off + len)
+        return um_engine->place(c->window + off, buf, len);
+    /* A write fault on a missing page of a tracked mapping: the page is
+     * recorded dirty, then comes in writable, which spares the writer
+     * the protection fault its first write would take.  Under arm_lock,
+     * as any first write (cache_begin_write). */
+    write = write && region_writes_back(via) && region_tracking(via) == UM_TRACK_SYNC;
+    if (write) {
+        pthread_mutex_lock(&c->arm_lock);
+        cache_mark_written(c, off, len);
+    }
+    placed = um_engine->place_in((void *)region_addr_of(via, off), buf, len,
+                                 region_tracking(via), region_in_thread(via), write);
+    if (write)
+        pthread_mutex_unlock(&c->arm_lock);
+    return placed;
 }
 
 /* Reads [off, off+len) from the store and installs it where pages are
  * missing.  Returns the usermap pages read, or -errno. */
 static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
-                    const struct um_region *via)
+                    const struct um_region *via, bool write)
 {
     struct um_counters *counters = &c->pool->counters;
     int pages = (int)((len + c->page_size - 1) / c->page_size);
@@ -90,7 +103,7 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
     }
     memset((char *)buf + got, 0, len - (size_t)got);
     STAT_ADD(counters, bytes_read, (uint64_t)got);
-    placed = place_run(c, via, off, buf, len);
+    placed = place_run(c, via, off, buf, len, write);
     count_placed(c, len, placed);
     if (placed > 0) {
         /* Pages that came in: a page someone else installed meanwhile
@@ -166,7 +179,7 @@ static bool lock_run(struct um_cache *c, int slot, uint64_t start, uint64_t end)
 /* Fills the missing usermap pages of [start, end), at most one batch,
  * one contiguous run at a time. */
 static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool prefetch,
-                      const struct um_region *via)
+                      const struct um_region *via, bool write)
 {
     uint64_t pos = start, run_start, run_end;
     int filled = 0;
@@ -181,7 +194,7 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
             pos = run_start;
             continue;
         }
-        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via);
+        rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via, write);
         if (c->is_shared && slot >= 0)
             shared_unlock_pages(&c->shared, run_start, run_end - run_start);
         cache_unclaim(c, slot);
@@ -210,7 +223,7 @@ static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetc
         return -ENOSPC;
 
     for (uint64_t b = start; b < end; b += batch) {
-        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch, via);
+        int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch, via, write);
         if (rc < 0)
             return rc;
         filled += rc;

@@ -65,9 +65,10 @@ struct um_engine {
     /* As place(), but into a MAP_SHARED mapping of the memfd watched
      * with this tracking (and in_thread): the pages enter the memfd and
      * are mapped there at once, which spares the program a second fault.
-     * Tracked pages arrive write-protected. */
+     * Tracked pages arrive write-protected, unless writable: the caller
+     * recorded them dirty already (a write fault is waiting). */
     long (*place_in)(void *dst, const void *src, size_t len, enum um_tracking tracking,
-                     bool in_thread);
+                     bool in_thread, bool writable);
     /* Maps the memfd's pages into [dst, dst+len) of a private mapping
      * watched with UM_WATCH_MINOR, where nothing is mapped yet; protect:
      * write-protected (UM_TRACK_SYNC).  Wakes nobody.  0 or -errno. */

@@ -298,12 +298,13 @@ static long uffd_place(void *dst, const void *src, size_t len)
  * that watches it, and a tracked page arrives protected, so that its
  * first write is seen like any other. */
 static long uffd_place_in(void *dst, const void *src, size_t len, enum um_tracking tracking,
-                          bool in_thread)
+                          bool in_thread, bool writable)
 {
     enum um_tracking granted = tracking_granted(tracking, in_thread);
 
     return install(uffd_watching(granted, in_thread),
-                   granted == UM_TRACK_NONE ? INSTALL_COPY : INSTALL_COPY_WP, dst, src, len);
+                   granted == UM_TRACK_NONE || writable ? INSTALL_COPY : INSTALL_COPY_WP, dst,
+                   src, len);
 }
 
 static long uffd_place_zero(void *dst, size_t len)
