@@ -24,9 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ipc_fifo.h"
-
-#define SIZE 4096
+#include "ipc_pair.h"
 
 static char *map_existing(const char *path)
 {
@@ -35,13 +33,7 @@ static char *map_existing(const char *path)
         perror(path);
         return NULL;
     }
-    char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        perror("mmap");
-        return NULL;
-    }
-    return p;
+    return map_shared(fd);
 }
 
 static void print_two(const char *how, const char *b)

@@ -30,9 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ipc_fifo.h"
-
-#define SIZE 4096
+#include "ipc_pair.h"
 
 static char *create_and_map(const char *path)
 {
@@ -41,13 +39,7 @@ static char *create_and_map(const char *path)
         perror(path);
         return NULL;
     }
-    char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        perror("mmap");
-        return NULL;
-    }
-    return p;
+    return map_shared(fd);
 }
 
 static void store(char *p)

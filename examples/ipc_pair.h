@@ -1,19 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ipc_fifo.h - the turn-taking ipc_writer and ipc_reader share: one line
- * through a named pipe (FIFO) made by the script that runs them.
+ * ipc_pair.h - what ipc_writer and ipc_reader share: their 4 KiB mapping,
+ * and taking turns by one line through a named pipe (FIFO) made by the
+ * script that runs them.
  *
  * Opening a FIFO blocks until the other end is opened too, and reading it
  * blocks until the peer writes: so "tell" and "await" order the two
  * processes' steps exactly, with no sleep.
  */
-#ifndef IPC_FIFO_H
-#define IPC_FIFO_H
+#ifndef IPC_PAIR_H
+#define IPC_PAIR_H
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#define SIZE 4096
+
+/* Map SIZE bytes of the file open as FD MAP_SHARED, read-write, and close
+ * FD (the mapping stays).  NULL after perror. */
+static char *map_shared(int fd)
+{
+    char *p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        return NULL;
+    }
+    return p;
+}
 
 /* Write the line WHAT to the FIFO at PATH.  Returns 0, or -1 after perror. */
 static int tell(const char *path, const char *what)
@@ -61,4 +78,4 @@ static const char *shown(char c, char buf[2])
     return buf;
 }
 
-#endif /* IPC_FIFO_H */
+#endif /* IPC_PAIR_H */
