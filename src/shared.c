@@ -150,21 +150,35 @@ static void default_dir(char *path, size_t len)
         snprintf(path, len, "/dev/shm/usermap-%u", (unsigned)geteuid());
 }
 
-/* Refuses what another user could have planted or could read. */
-static int check_owned(int fd, const char *what, const char *path, mode_t mode, bool dir)
+/* Refuses what another user could have planted or could read: returns
+ * fd, or closes it and returns -1 with errno and a message.  made: we
+ * just created it, and set its mode first (the umask may have cut it). */
+static int owned_or_close(int fd, bool made, const char *what, const char *path, mode_t mode,
+                          bool dir)
 {
     struct stat st;
+    int rc;
 
-    if (fstat(fd, &st) < 0)
-        return um_fail(errno, "cannot check usermap's %s %s: %s", what, path, strerror(errno));
-    if ((dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) || st.st_uid != geteuid() ||
-        (st.st_mode & 07777) != mode)
-        return um_fail(EACCES,
-                       "refusing usermap's %s %s: it must be a %s owned by uid %u with mode "
-                       "%04o (it is owned by uid %u, mode %04o)",
-                       what, path, dir ? "directory" : "regular file", (unsigned)geteuid(),
-                       (unsigned)mode, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-    return 0;
+    if (made && fchmod(fd, mode) < 0)
+        rc = um_fail(errno, "cannot set the mode of usermap's %s %s: %s", what, path,
+                     strerror(errno));
+    else if (fstat(fd, &st) < 0)
+        rc = um_fail(errno, "cannot check usermap's %s %s: %s", what, path, strerror(errno));
+    else if ((dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) || st.st_uid != geteuid() ||
+             (st.st_mode & 07777) != mode)
+        rc = um_fail(EACCES,
+                     "refusing usermap's %s %s: it must be a %s owned by uid %u with mode "
+                     "%04o (it is owned by uid %u, mode %04o)",
+                     what, path, dir ? "directory" : "regular file", (unsigned)geteuid(),
+                     (unsigned)mode, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    else
+        return fd;
+    {
+        int err = errno;
+        close(fd);
+        errno = err;
+    }
+    return rc;
 }
 
 int shared_open_dir(char *path, size_t path_len)
@@ -183,18 +197,7 @@ int shared_open_dir(char *path, size_t path_len)
         return um_fail(err, "refusing usermap's cache directory %s: %s", path,
                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
     }
-    if (made && fchmod(fd, 0700) < 0) {
-        int err = errno;
-        close(fd);
-        return um_fail(err, "cannot set the mode of %s: %s", path, strerror(err));
-    }
-    if (check_owned(fd, "cache directory", path, 0700, true) < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
+    return owned_or_close(fd, made, "cache directory", path, 0700, true);
 }
 
 /* Opens (making it if need be) the object name.suffix in the directory:
@@ -203,15 +206,11 @@ static int open_object(int dir_fd, const char *name, const char *suffix)
 {
     char file[96];
     int fd;
+    bool made;
 
     snprintf(file, sizeof(file), "%s.%s", name, suffix);
     fd = openat(dir_fd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && fchmod(fd, 0600) < 0) {
-        int err = errno;
-        close(fd);
-        return um_fail(err, "cannot set the mode of usermap's cache object %s: %s", file,
-                       strerror(err));
-    }
+    made = fd >= 0;
     if (fd < 0 && errno == EEXIST)
         fd = openat(dir_fd, file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -219,13 +218,7 @@ static int open_object(int dir_fd, const char *name, const char *suffix)
         return um_fail(err, "cannot open usermap's cache object %s: %s", file,
                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
     }
-    if (check_owned(fd, "cache object", file, 0600, false) < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
+    return owned_or_close(fd, made, "cache object", file, 0600, false);
 }
 
 /* ---------------------------------------------------------- identity */
