@@ -427,8 +427,10 @@ static bool is_one_of(struct um_cache *c, enum which_caches which)
     case UNUSED_CACHES:
         return c->refs == 0 && dirty_any(&c->dirty, cache_end(c));
     case WRITING_CACHES:
+        /* Alone, the flag keeps no one's pages dirty: nothing to do. */
         return c->is_shared &&
-               __atomic_load_n(&c->shared.hdr->writing[c->shared.slot], __ATOMIC_RELAXED);
+               __atomic_load_n(&c->shared.hdr->writing[c->shared.slot], __ATOMIC_RELAXED) &&
+               shared_others_attached(&c->shared);
     default:
         return true;
     }
