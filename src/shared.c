@@ -396,18 +396,22 @@ int shared_attach_child(struct um_shared *s)
 {
     char link[64];
     bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
-    int fd;
+    int fd, inherited = s->state_fd, rc;
 
     /* The inherited descriptor is the parent's description, and so are
-     * its locks: the child opens its own. */
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", s->state_fd);
+     * its locks: the child opens its own.  It keeps the inherited one
+     * (and the parent's slot lock with it) until it holds a slot: if the
+     * parent died meanwhile, a sweep would otherwise find nobody
+     * attached and remove the objects from under the child. */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", inherited);
     fd = open(link, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    close(s->state_fd);
     s->state_fd = fd;
     s->slot = -1;
-    return take_slot(s, writing);
+    rc = take_slot(s, writing);
+    close(inherited);
+    return rc;
 }
 
 void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
