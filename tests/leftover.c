@@ -472,8 +472,11 @@ static void expect_listed(const char *file, uint64_t seed, int processes, pid_t 
           processes);
     check(processes == 0 || c.pids[0] == pid, "%s: pid %d listed, want %d", file,
           (int)c.pids[0], (int)pid);
-    check(c.dirty == dirty_expected(seed), "%s: %llu dirty bytes listed, want %llu", file,
-          (unsigned long long)c.dirty, (unsigned long long)dirty_expected(seed));
+    /* Under a budget the writer's flusher may have written some back. */
+    check(getenv("USERMAP_MEMORY_LIMIT") ? c.dirty <= dirty_expected(seed)
+                                         : c.dirty == dirty_expected(seed),
+          "%s: %llu dirty bytes listed, want %llu", file, (unsigned long long)c.dirty,
+          (unsigned long long)dirty_expected(seed));
     check(c.size == FILE_SIZE, "%s: size %llu listed", file, (unsigned long long)c.size);
     check(c.resident > 0, "%s: nothing resident listed", file);
 }
