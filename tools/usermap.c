@@ -278,6 +278,21 @@ static int command_help(const struct command *cmd)
     return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
 }
 
+/* The options of a command that has --help only: -1 to go on with its
+ * arguments (from optind), else the exit status. */
+static int help_only_options(int argc, char **argv, const char *name)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c = next_option(argc, argv, "h", longs, NULL);
+
+    if (c == -1)
+        return -1;
+    return c == 'h' ? command_help(find_command(name)) : EXIT_USAGE;
+}
+
 /* ---- cat ---- */
 
 /* Whether FD is on a filesystem whose files do not hold what their size
@@ -385,17 +400,11 @@ out:
 
 static int cmd_cat(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int rc = 0, c;
+    int rc = help_only_options(argc, argv, "cat");
 
-    while ((c = next_option(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'h')
-            return command_help(find_command("cat"));
-        return EXIT_USAGE;
-    }
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     if (optind >= argc)
         return usage_error("no FILE to print");
     for (int i = optind; i < argc; i++)
@@ -764,18 +773,11 @@ static void print_cache(const struct um_cache_info *c)
 
 static int cmd_caches(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct um_cache_info *list;
-    int n, c;
+    int n, rc = help_only_options(argc, argv, "caches");
 
-    while ((c = next_option(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'h')
-            return command_help(find_command("caches"));
-        return EXIT_USAGE;
-    }
+    if (rc >= 0)
+        return rc;
     if (optind < argc)
         return usage_error("takes no argument");
     list = list_caches(&n);
@@ -856,17 +858,11 @@ static uint64_t dirty_of(const char *path)
 
 static int cmd_flush(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int rc = 0, c;
+    int rc = help_only_options(argc, argv, "flush");
 
-    while ((c = next_option(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'h')
-            return command_help(find_command("flush"));
-        return EXIT_USAGE;
-    }
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     if (optind >= argc)
         rc = flush_all();
     for (int i = optind; i < argc; i++) {
