@@ -240,6 +240,61 @@ UM_API int um_stats(um_pool *pool, struct um_stats *out);
  */
 UM_API int um_mapping_stats(const void *addr, struct um_stats *out);
 
+/*
+ * Shared caches.  The page cache of a regular file is one for every
+ * usermap process of the user that maps the file: two objects in the
+ * cache directory, $USERMAP_CACHE_DIR (default /dev/shm/usermap-UID, mode
+ * 0700, owned by the user, never a link), named after the file's device
+ * and inode: DEV-INO.pages holds the pages, DEV-INO.state who is attached
+ * and which pages are dirty.  The last process to leave a clean cache
+ * removes them.  A process that dies (a signal, _exit) leaves them with
+ * its stores not yet written: the next usermap process to start, or to
+ * map the file while no other process is attached, writes those to the
+ * file and removes the objects.  These calls list the caches and do the
+ * same on request; they need no mapping, and start nothing.
+ */
+
+/* How many of a cache's processes um_caches() names. */
+#define UM_CACHE_PIDS 16
+
+struct um_cache_info {
+    char path[4096];        /* the file, as the first process to map it named it */
+    uint64_t dev, ino;      /* the file's device and inode (st_dev, st_ino) */
+    uint64_t size;          /* bytes the cache covers: the file's size as last seen */
+    uint64_t resident;      /* bytes of memory its pages take */
+    uint64_t dirty;         /* bytes of pages written and not yet in the file */
+    int processes;          /* live processes attached (0: an orphan) */
+    pid_t pids[UM_CACHE_PIDS]; /* the first of them (0: not known yet) */
+};
+
+/*
+ * um_caches - describe the user's shared caches: up to max of them into
+ * out[] (out may be NULL when max is 0).  Returns how many there are,
+ * which may exceed max (call again with a larger array), 0 when the cache
+ * directory does not exist; or -1 with errno (EACCES: the directory is
+ * not the user's own, mode 0700) and um_error_message().  A cache being
+ * attached or left at the moment is waited for.
+ */
+UM_API int um_caches(struct um_cache_info *out, size_t max);
+
+/*
+ * um_cache_flush - write a shared cache's dirty pages to its file, and
+ * remove the cache.  path NULL: every orphan cache (no live process
+ * attached); caches in use are left to their processes, and caches of
+ * files deleted or replaced since are removed, their stores dropped (the
+ * kernel's page cache drops a deleted file's pages too).  path a file:
+ * that file's cache, which must be an orphan: while a process is
+ * attached (the caller itself included, whose own mappings um_msync()
+ * writes back) the call fails with EBUSY and names the process, because
+ * an attached process may be writing or truncating the file and only it
+ * can write its pages back safely.  No cache for the file is success.
+ * Pages are written up to the file's current size, never past it, then
+ * the file is fsynced.  Returns 0, or -1 with errno (ENOENT for a path
+ * that names no file, EBUSY, or the error of the write that failed, the
+ * cache then kept for a later try) and um_error_message().
+ */
+UM_API int um_cache_flush(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

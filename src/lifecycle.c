@@ -30,6 +30,7 @@
 #include "pool.h"
 #include "private.h"
 #include "region.h"
+#include "shared_recover.h"
 
 const struct um_engine *um_engine;
 
@@ -161,6 +162,9 @@ const struct um_engine *um_start(void)
             um_engine = engine;
             pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
             atexit(at_exit);
+            /* Stores that processes which died left in shared caches
+             * reach their files before this one maps anything. */
+            shared_sweep();
             __atomic_store_n(&started, true, __ATOMIC_RELEASE);
         } else {
             start_errno = errno;

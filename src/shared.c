@@ -22,7 +22,7 @@
 #include "shared.h"
 
 /* The state object's length: header, then the dirty map (sparse). */
-static uint64_t state_length(void)
+uint64_t shared_state_length(void)
 {
     return SHARED_DIRTY_OFFSET + dirty_map_bytes((uint64_t)sysconf(_SC_PAGESIZE));
 }
@@ -181,14 +181,15 @@ static int owned_or_close(int fd, bool made, const char *what, const char *path,
     return rc;
 }
 
-int shared_open_dir(char *path, size_t path_len)
+int shared_open_dir(char *path, size_t path_len, bool create)
 {
-    bool made;
+    bool made = false;
     int fd;
 
     default_dir(path, path_len);
-    made = mkdir(path, 0700) == 0;
-    if (!made && errno != EEXIST)
+    if (create)
+        made = mkdir(path, 0700) == 0;
+    if (create && !made && errno != EEXIST)
         return um_fail(errno, "cannot make usermap's cache directory %s: %s", path,
                        strerror(errno));
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -200,16 +201,17 @@ int shared_open_dir(char *path, size_t path_len)
     return owned_or_close(fd, made, "cache directory", path, 0700, true);
 }
 
-/* Opens (making it if need be) the object name.suffix in the directory:
- * never through a link, and only if it is the user's own, mode 0600. */
-static int open_object(int dir_fd, const char *name, const char *suffix)
+int shared_open_object(int dir_fd, const char *name, const char *suffix, bool create)
 {
     char file[96];
-    int fd;
+    int fd = -1;
     bool made;
 
     snprintf(file, sizeof(file), "%s.%s", name, suffix);
-    fd = openat(dir_fd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (create)
+        fd = openat(dir_fd, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    else
+        errno = EEXIST;
     made = fd >= 0;
     if (fd < 0 && errno == EEXIST)
         fd = openat(dir_fd, file, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -223,7 +225,7 @@ static int open_object(int dir_fd, const char *name, const char *suffix)
 
 /* ---------------------------------------------------------- identity */
 
-static void identify(int fd, const struct stat *st, struct shared_header *id)
+void shared_identify(int fd, const struct stat *st, struct shared_header *id)
 {
     struct statx sx;
     int gen = 0;
@@ -243,15 +245,13 @@ bool shared_header_valid(const struct shared_header *h)
            h->header_size == sizeof(*h);
 }
 
-static bool same_file(const struct shared_header *h, const struct shared_header *id)
+bool shared_same_file(const struct shared_header *h, const struct shared_header *id)
 {
     return shared_header_valid(h) && h->dev == id->dev && h->ino == id->ino &&
            h->birth_ns == id->birth_ns && h->generation == id->generation;
 }
 
-/* Whether name.suffix in the directory is still the object open at fd
- * (a leaving process may have removed it since we opened it). */
-static bool still_named(int dir_fd, const char *name, const char *suffix, int fd)
+bool shared_still_named(int dir_fd, const char *name, const char *suffix, int fd)
 {
     char file[96];
     struct stat a, b;
@@ -261,7 +261,7 @@ static bool still_named(int dir_fd, const char *name, const char *suffix, int fd
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static void remove_objects(int dir_fd, const char *name)
+void shared_remove_objects(int dir_fd, const char *name)
 {
     char file[96];
 
@@ -278,7 +278,8 @@ static int reset_objects(struct um_shared *s, const struct shared_header *id, in
     char link[64];
     ssize_t n;
 
-    if (ftruncate(s->state_fd, 0) < 0 || ftruncate(s->state_fd, (off_t)state_length()) < 0 ||
+    if (ftruncate(s->state_fd, 0) < 0 ||
+        ftruncate(s->state_fd, (off_t)shared_state_length()) < 0 ||
         ftruncate(s->pages_fd, 0) < 0)
         return -1;
     memcpy(s->hdr, id, offsetof(struct shared_header, stamp));
@@ -312,26 +313,26 @@ static int settle_objects(struct um_shared *s, int fd, const struct stat *st)
     struct stat ss;
     void *h;
 
-    if (!still_named(s->dir_fd, s->name, "state", s->state_fd))
+    if (!shared_still_named(s->dir_fd, s->name, "state", s->state_fd))
         return 1;
     if (fstat(s->state_fd, &ss) < 0 ||
-        ((uint64_t)ss.st_size < state_length() &&
-         ftruncate(s->state_fd, (off_t)state_length()) < 0))
+        ((uint64_t)ss.st_size < shared_state_length() &&
+         ftruncate(s->state_fd, (off_t)shared_state_length()) < 0))
         return -1;
     h = um_private_mmap(sizeof(*s->hdr), PROT_READ | PROT_WRITE, MAP_SHARED, s->state_fd);
     if (h == MAP_FAILED)
         return -1;
     s->hdr = h;
-    s->pages_fd = open_object(s->dir_fd, s->name, "pages");
+    s->pages_fd = shared_open_object(s->dir_fd, s->name, "pages", true);
     if (s->pages_fd < 0)
         return -1;
-    identify(fd, st, &id);
-    if (same_file(s->hdr, &id))
+    shared_identify(fd, st, &id);
+    if (shared_same_file(s->hdr, &id))
         return 0;
     if (shared_header_valid(s->hdr) && shared_others_attached(s)) {
         /* A deleted file with our device and inode is still mapped:
          * its users keep their objects, unnamed; we make new ones. */
-        remove_objects(s->dir_fd, s->name);
+        shared_remove_objects(s->dir_fd, s->name);
         return 1;
     }
     return reset_objects(s, &id, fd);
@@ -345,13 +346,13 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
     s->state_fd = s->pages_fd = s->slot = -1;
     snprintf(s->name, sizeof(s->name), "%llx-%llx", (unsigned long long)st->st_dev,
              (unsigned long long)st->st_ino);
-    s->dir_fd = shared_open_dir(dir, sizeof(dir));
+    s->dir_fd = shared_open_dir(dir, sizeof(dir), true);
     if (s->dir_fd < 0)
         return -1;
     for (int tries = 0; tries < 100; tries++) {
         int rc;
 
-        s->state_fd = open_object(s->dir_fd, s->name, "state");
+        s->state_fd = shared_open_object(s->dir_fd, s->name, "state", true);
         if (s->state_fd < 0)
             break;
         shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
@@ -388,18 +389,22 @@ int shared_attach_child(struct um_shared *s)
 {
     char link[64];
     bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
-    int fd;
+    int fd, inherited = s->state_fd, rc;
 
     /* The inherited descriptor is the parent's description, and so are
-     * its locks: the child opens its own. */
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", s->state_fd);
+     * its locks: the child opens its own.  It keeps the inherited one
+     * (and the parent's slot lock with it) until it holds a slot: if the
+     * parent died meanwhile, a sweep would otherwise find nobody
+     * attached and remove the objects from under the child. */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", inherited);
     fd = open(link, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    close(s->state_fd);
     s->state_fd = fd;
     s->slot = -1;
-    return take_slot(s, writing);
+    rc = take_slot(s, writing);
+    close(inherited);
+    return rc;
 }
 
 void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
@@ -409,8 +414,8 @@ void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
     shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
     give_slot(s);
     if (clean && !shared_others_attached(s) && clean(arg) &&
-        still_named(s->dir_fd, s->name, "state", s->state_fd))
-        remove_objects(s->dir_fd, s->name);
+        shared_still_named(s->dir_fd, s->name, "state", s->state_fd))
+        shared_remove_objects(s->dir_fd, s->name);
     shared_unlock_byte(s->state_fd, SHARED_LOCK_GATE);
     close(s->state_fd);
     close(s->dir_fd);

@@ -74,9 +74,10 @@ struct um_shared {
     ino_t state_ino;
 };
 
-/* The cache directory, made or checked: a descriptor (close-on-exec), or
- * -1 with errno and a message naming the path. */
-int shared_open_dir(char *path, size_t path_len);
+/* The cache directory, made (if create) and checked: a descriptor
+ * (close-on-exec), or -1 with errno and a message naming the path
+ * (ENOENT when it does not exist and create is false). */
+int shared_open_dir(char *path, size_t path_len, bool create);
 
 /*
  * Attaches this process to the shared cache of the file open at fd (st
@@ -130,5 +131,27 @@ int shared_slot_live(int state_fd, int slot);
 bool shared_header_valid(const struct shared_header *h);
 bool shared_lock_byte(int fd, off_t at, bool exclusive, bool wait);
 void shared_unlock_byte(int fd, off_t at);
+
+/* The state object's length: header, then the dirty map. */
+uint64_t shared_state_length(void);
+
+/* Opens the object name.suffix in the directory (making it first if
+ * create): never through a link, and only if it is the user's own,
+ * mode 0600.  A descriptor, or -1 with errno and a message. */
+int shared_open_object(int dir_fd, const char *name, const char *suffix, bool create);
+
+/* The identity of the file open at fd (st its fstat) in a zeroed
+ * header: dev, ino, birth time and generation where known. */
+void shared_identify(int fd, const struct stat *st, struct shared_header *id);
+
+/* Whether header h is valid and describes the file whose identity is id. */
+bool shared_same_file(const struct shared_header *h, const struct shared_header *id);
+
+/* Whether name.suffix in the directory is still the object open at fd
+ * (a leaving process may have removed it since it was opened). */
+bool shared_still_named(int dir_fd, const char *name, const char *suffix, int fd);
+
+/* Unlinks name.pages and name.state (under the gate). */
+void shared_remove_objects(int dir_fd, const char *name);
 
 #endif

@@ -124,7 +124,7 @@ for args in --help -h help "help help"; do
     check "usermap $args: usage on stdout" grep -q '^usage: usermap' "$dir/out"
     check "usermap $args: nothing on stderr" [ ! -s "$dir/err" ]
 done
-for c in cat stat gen; do
+for c in cat stat gen caches flush; do
     status "help $c" 0 "$tool" help "$c"
     check "help $c: its usage" grep -q "^usage: usermap $c" "$dir/out"
     status "$c --help" 0 "$tool" "$c" --help
@@ -142,6 +142,18 @@ one_line() { # one_line NAME WANT-LINE-PATTERN: stderr is that one line
         ok "$1: one line"
     else bad "$1: one line matching $2"; cat "$dir/err"; fi
 }
+# caches and flush in a cache directory of their own (the leftover test
+# checks them with caches in it): none there yet, nothing to do.
+status "caches, no directory" 0 env USERMAP_CACHE_DIR="$dir/caches" "$tool" caches
+check "caches, no directory: nothing listed" [ ! -s "$dir/out" ]
+status "flush, no directory" 0 env USERMAP_CACHE_DIR="$dir/caches" "$tool" flush
+status "caches with an argument" 2 "$tool" caches extra
+one_line "caches with an argument" "^usermap: caches: takes no argument"
+status "flush of no file" 1 env USERMAP_CACHE_DIR="$dir/caches" "$tool" flush "$dir/none"
+one_line "flush of no file" "^usermap: flush: .*none: No such file"
+mkdir -m 0755 "$dir/open"
+status "flush, a directory others can read" 1 env USERMAP_CACHE_DIR="$dir/open" "$tool" flush
+one_line "flush, a directory others can read" "^usermap: flush: .*mode 0700"
 status "no arguments" 2 "$tool"
 check "usage on stderr" grep -q '^usage: usermap' "$dir/err"
 status "unknown command" 2 "$tool" frobnicate

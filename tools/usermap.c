@@ -5,6 +5,8 @@
  *   usermap cat FILE...     print files through usermap mappings
  *   usermap stat FILE       scan a file through usermap and report counters
  *   usermap gen FILE SIZE   write a deterministic sample file
+ *   usermap caches          list the shared page caches of the user's files
+ *   usermap flush [FILE...] write orphan caches back to their files, drop them
  *   usermap help [COMMAND]  usage, of the tool or of one command
  *
  * Exit status: 0 on success, 1 on an error, 2 on a usage error.  Every
@@ -69,12 +71,15 @@ static const struct command commands[];
 static const char usage_text[] =
     "usage: usermap [--help] [--version] COMMAND [ARGS]\n"
     "\n"
-    "Read, measure and make files through usermap mappings.\n"
+    "Read, measure and make files through usermap mappings; list and flush\n"
+    "the shared page caches of usermap processes.\n"
     "\n"
     "commands:\n"
     "  cat FILE...                   print files through usermap mappings\n"
     "  stat [--json] FILE            scan a file through usermap, print its counters\n"
     "  gen FILE SIZE                 write a deterministic sample file of SIZE bytes\n"
+    "  caches                        list the shared page caches and who is attached\n"
+    "  flush [FILE...]               write orphan caches back to their files, drop them\n"
     "  help [COMMAND]                this text, or a command's\n"
     "\n"
     "options:\n"
@@ -273,6 +278,21 @@ static int command_help(const struct command *cmd)
     return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
 }
 
+/* The options of a command that has --help only: -1 to go on with its
+ * arguments (from optind), else the exit status. */
+static int help_only_options(int argc, char **argv, const char *name)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c = next_option(argc, argv, "h", longs, NULL);
+
+    if (c == -1)
+        return -1;
+    return c == 'h' ? command_help(find_command(name)) : EXIT_USAGE;
+}
+
 /* ---- cat ---- */
 
 /* Whether FD is on a filesystem whose files do not hold what their size
@@ -380,17 +400,11 @@ out:
 
 static int cmd_cat(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int rc = 0, c;
+    int rc = help_only_options(argc, argv, "cat");
 
-    while ((c = next_option(argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'h')
-            return command_help(find_command("cat"));
-        return EXIT_USAGE;
-    }
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     if (optind >= argc)
         return usage_error("no FILE to print");
     for (int i = optind; i < argc; i++)
@@ -713,6 +727,157 @@ static int cmd_gen(int argc, char **argv)
     return 0;
 }
 
+/* ---- caches, flush ---- */
+
+/* Every shared cache, or NULL with *n -1 and a message said. */
+static struct um_cache_info *list_caches(int *n)
+{
+    struct um_cache_info *list = NULL;
+    int want = 16;
+
+    for (;;) {
+        struct um_cache_info *more = realloc(list, (size_t)want * sizeof(*list));
+
+        if (!more) {
+            free(list);
+            *n = -1;
+            say("out of memory");
+            return NULL;
+        }
+        list = more;
+        *n = um_caches(list, (size_t)want);
+        if (*n < 0) {
+            free(list);
+            fail_um("cache directory");
+            return NULL;
+        }
+        if (*n <= want)
+            return list;
+        want = *n + 16;     /* more came meanwhile: ask again */
+    }
+}
+
+static void print_cache(const struct um_cache_info *c)
+{
+    printf("%-14s %s\n", "file", c->path[0] ? c->path : "(unknown)");
+    print_bytes("size", c->size);
+    print_bytes("resident", c->resident);
+    print_bytes("dirty", c->dirty);
+    printf("%-14s %d", "processes", c->processes);
+    for (int i = 0; i < c->processes && i < UM_CACHE_PIDS; i++)
+        printf("%s%d", i ? ", " : " (pid ", (int)c->pids[i]);
+    if (c->processes > UM_CACHE_PIDS)
+        printf(", ...");
+    printf("%s\n", c->processes ? ")" : " (orphan: 'usermap flush' writes it back)");
+}
+
+static int cmd_caches(int argc, char **argv)
+{
+    struct um_cache_info *list;
+    int n, rc = help_only_options(argc, argv, "caches");
+
+    if (rc >= 0)
+        return rc;
+    if (optind < argc)
+        return usage_error("takes no argument");
+    list = list_caches(&n);
+    if (!list)
+        return EXIT_FAILURE;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            putchar('\n');
+        print_cache(&list[i]);
+    }
+    free(list);
+    return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : 0;
+}
+
+/* Whether the file the cache was made for is still at its path. */
+static bool file_there(const struct um_cache_info *c)
+{
+    struct stat st;
+
+    return stat(c->path, &st) == 0 && (uint64_t)st.st_dev == c->dev &&
+           (uint64_t)st.st_ino == c->ino;
+}
+
+/* One cache of the list: one line says what was done.  A file deleted
+ * since is left to the last um_cache_flush(NULL), which drops it. */
+static int flush_listed(const struct um_cache_info *c)
+{
+    if (c->processes) {
+        printf("%s: in use by %d process%s (pid %d), left to %s\n", c->path, c->processes,
+               c->processes == 1 ? "" : "es", (int)c->pids[0],
+               c->processes == 1 ? "it" : "them");
+    } else if (!file_there(c)) {
+        printf("%s: deleted or replaced; %" PRIu64 " unsaved bytes dropped\n", c->path,
+               c->dirty);
+    } else if (um_cache_flush(c->path) < 0) {
+        say("%s", um_error_message());      /* it names the file */
+        return EXIT_FAILURE;
+    } else {
+        printf("%s: %" PRIu64 " dirty bytes written back\n", c->path, c->dirty);
+    }
+    return 0;
+}
+
+/* Every orphan, one line each. */
+static int flush_all(void)
+{
+    struct um_cache_info *list;
+    int n, rc = 0;
+
+    list = list_caches(&n);
+    if (!list)
+        return EXIT_FAILURE;
+    for (int i = 0; i < n; i++)
+        if (flush_listed(&list[i]) != 0)
+            rc = EXIT_FAILURE;
+    free(list);
+    if (um_cache_flush(NULL) < 0)
+        rc = fail_um("cache directory");
+    return rc;
+}
+
+/* The dirty bytes of path's cache, for the report (0 without one). */
+static uint64_t dirty_of(const char *path)
+{
+    struct um_cache_info *list;
+    struct stat st;
+    uint64_t dirty = 0;
+    int n;
+
+    if (stat(path, &st) < 0 || !(list = list_caches(&n)))
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (list[i].dev == (uint64_t)st.st_dev && list[i].ino == (uint64_t)st.st_ino)
+            dirty = list[i].dirty;
+    free(list);
+    return dirty;
+}
+
+static int cmd_flush(int argc, char **argv)
+{
+    int rc = help_only_options(argc, argv, "flush");
+
+    if (rc >= 0)
+        return rc;
+    rc = 0;
+    if (optind >= argc)
+        rc = flush_all();
+    for (int i = optind; i < argc; i++) {
+        uint64_t dirty = dirty_of(argv[i]);
+
+        if (um_cache_flush(argv[i]) < 0) {
+            say("%s", um_error_message());  /* it names the file */
+            rc = EXIT_FAILURE;              /* go on with the others */
+        }
+        else
+            printf("%s: %" PRIu64 " dirty bytes written back\n", argv[i], dirty);
+    }
+    return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : rc;
+}
+
 /* ---- help ---- */
 
 static int cmd_help(int argc, char **argv)
@@ -761,6 +926,24 @@ static const struct command commands[] = {
       "\n"
       "      --progress    show a progress bar on stderr\n"
       "      --no-progress do not (default: shown when stderr is a terminal)\n"
+      "  -h, --help        print this help\n" },
+    { "caches", cmd_caches, "caches",
+      "List the shared page caches of the user's files (in $USERMAP_CACHE_DIR,\n"
+      "default /dev/shm/usermap-UID): for each, the file, the bytes it covers,\n"
+      "the memory its pages take, the bytes written and not yet in the file, and\n"
+      "the processes attached, with their pids.  A cache no process is attached\n"
+      "to is an orphan: a process died with stores not yet written; the next\n"
+      "usermap process to start writes them back, or 'usermap flush' does.\n"
+      "\n"
+      "  -h, --help        print this help\n" },
+    { "flush", cmd_flush, "flush [FILE...]",
+      "Write the dirty pages of orphan shared caches to their files, fsync, and\n"
+      "remove the caches: every orphan without FILE, else the cache of each\n"
+      "FILE.  A cache of a file deleted or replaced since is removed, its stores\n"
+      "dropped.  A cache processes are attached to is theirs to write back:\n"
+      "without FILE it is left alone, a FILE whose cache is in use is an error\n"
+      "that names the process.  One line per cache says what was done.\n"
+      "\n"
       "  -h, --help        print this help\n" },
     { "help", cmd_help, "help [COMMAND]",
       "Print the tool's usage, or COMMAND's.\n" },
