@@ -27,6 +27,7 @@
 #include "ranges.h"
 #include "readahead.h"
 #include "region.h"
+#include "shared_recover.h"
 #include "stats.h"
 #include "store.h"
 
@@ -192,7 +193,8 @@ static struct um_cache *new_anonymous_cache(struct um_pool *pool, uint64_t size)
  * When no other live process is attached, pages a dead one left dirty or
  * half written back are the new owner's to write (c->recovering).
  */
-static struct um_cache *new_file_cache(struct um_pool *pool, int fd, const struct stat *st)
+static struct um_cache *new_file_cache(struct um_pool *pool, int fd, const struct stat *st,
+                                       bool needs_write)
 {
     struct um_cache *c = alloc_cache(pool, (uint64_t)st->st_size, false);
     bool alone = false;
@@ -200,6 +202,8 @@ static struct um_cache *new_file_cache(struct um_pool *pool, int fd, const struc
 
     if (!c)
         return NULL;
+    if (!needs_write)
+        shared_recover_file(st);
     if (shared_attach(&c->shared, fd, st, &alone) < 0) {
         int err = errno;
         free(c);
@@ -327,7 +331,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         follow_file_change(c, st);
         c->refs++;
     } else {
-        c = new_file_cache(pool, fd, st);
+        c = new_file_cache(pool, fd, st, needs_write);
         if (!c)
             return NULL;
         created = true;
@@ -594,7 +598,8 @@ void cache_leave_all_at_exit(void)
 
 void cache_flush_recovered(struct um_cache *c)
 {
-    if (__atomic_exchange_n(&c->recovering, false, __ATOMIC_ACQ_REL))
+    /* Kept for a later mapping that can write, if this one cannot. */
+    if (cache_has_store_writes(c) && __atomic_exchange_n(&c->recovering, false, __ATOMIC_ACQ_REL))
         cache_flush(c, 0, cache_dirty_end(c));
 }
 

@@ -338,14 +338,19 @@ static int settle_objects(struct um_shared *s, int fd, const struct stat *st)
     return reset_objects(s, &id, fd);
 }
 
+void shared_name_of(const struct stat *st, char *name, size_t len)
+{
+    snprintf(name, len, "%llx-%llx", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino);
+}
+
 int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alone)
 {
     char dir[4096];
 
     memset(s, 0, sizeof(*s));
     s->state_fd = s->pages_fd = s->slot = -1;
-    snprintf(s->name, sizeof(s->name), "%llx-%llx", (unsigned long long)st->st_dev,
-             (unsigned long long)st->st_ino);
+    shared_name_of(st, s->name, sizeof(s->name));
     s->dir_fd = shared_open_dir(dir, sizeof(dir), true);
     if (s->dir_fd < 0)
         return -1;

@@ -88,6 +88,9 @@ int shared_open_dir(char *path, size_t path_len, bool create);
  */
 int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alone);
 
+/* The objects' name for the file st describes: DEV-INO. */
+void shared_name_of(const struct stat *st, char *name, size_t len);
+
 /* In a forked child: one more process on the same cache, with its own
  * lock description and slot.  0 or -1 with errno. */
 int shared_attach_child(struct um_shared *s);

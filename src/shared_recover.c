@@ -395,6 +395,22 @@ static int sweep_one(void *arg, int dir_fd, const char *name)
     return 0;
 }
 
+void shared_recover_file(const struct stat *st)
+{
+    char dir[4096], name[64], message[256];
+    struct shared_report r;
+    int err = errno, dir_fd;
+
+    snprintf(message, sizeof(message), "%s", um_error_message());
+    dir_fd = shared_open_dir(dir, sizeof(dir), false);
+    if (dir_fd >= 0) {
+        shared_name_of(st, name, sizeof(name));
+        shared_recover(dir_fd, name, true, &r);
+        close(dir_fd);
+    }
+    um_fail(err, "%s", message);
+}
+
 void shared_sweep(void)
 {
     char dir[4096], message[256];

@@ -58,6 +58,16 @@ struct shared_report {
 void shared_recover(int dir_fd, const char *name, bool wait, struct shared_report *r);
 
 /*
+ * Before a process that cannot write the file back (a read-only or
+ * private mapping) attaches to its cache: recovers it if it is an
+ * orphan, so that stores of dead processes reach the file now rather
+ * than wait, dirty, for a writer (meanwhile a write(2) to the file would
+ * be overwritten by their older pages).  Never fails; errno and
+ * um_error_message() stay as they were.
+ */
+void shared_recover_file(const struct stat *st);
+
+/*
  * At start-up: recovers every orphan cache whose gate is free.  Cheap
  * when the directory is empty or missing (it is never made here); never
  * fails, and leaves errno and um_error_message() as they were.
