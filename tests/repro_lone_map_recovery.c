@@ -28,7 +28,6 @@
  * three pass, 1 otherwise.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "repro.h"
 #include "usermap.h"
 
 #define SIZE 13833 /* seed 22's file 1 */
@@ -103,10 +103,10 @@ static void last_map(int unused)
     um_munmap(p, SIZE);
 }
 
-static int attempt(const char *dir, int how)
+static int attempt(int how)
 {
     char buf[SIZE];
-    snprintf(path, sizeof path, "%s/f", dir);
+    snprintf(path, sizeof path, "%s/f", repro_dir);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     memset(buf, 'A', sizeof buf);
     if (pwrite(fd, buf, SIZE, 0) != SIZE) { perror("pwrite"); exit(2); }
@@ -127,19 +127,10 @@ static int attempt(const char *dir, int how)
 
 int main(void)
 {
-    char dir[] = "/tmp/usermap-repro.XXXXXX", cache[] = "/dev/shm/usermap-repro-cache.XXXXXX" /* tmpfs: userfaultfd needs shmem */;
-    if (!mkdtemp(dir) || !mkdtemp(cache)) { perror("mkdtemp"); return 2; }
-    setenv("USERMAP_CACHE_DIR", cache, 1);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    int control = attempt(dir, SHARED_RDWR);
-    int bug = attempt(dir, SHARED_RDONLY);
-    bug &= attempt(dir, PRIVATE_RDWR);
-    rmdir(dir);
-    DIR *d = opendir(cache);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(dirfd(d), e->d_name, 0);
-    if (d) closedir(d);
-    rmdir(cache);
+    repro_start();
+    int control = attempt(SHARED_RDWR);
+    int bug = attempt(SHARED_RDONLY);
+    bug &= attempt(PRIVATE_RDWR);
+    repro_end();
     return control && bug ? 0 : 1;
 }

@@ -28,7 +28,6 @@
  * Exit 0 when the file holds the pwrite, 1 otherwise.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "repro.h"
 #include "usermap.h"
 
 #define SIZE 538553 /* seed 23's file 2 */
@@ -126,11 +126,9 @@ static void b_steps(int n)
 
 int main(void)
 {
-    char dir[] = "/tmp/usermap-repro.XXXXXX", cache[] = "/dev/shm/usermap-repro-cache.XXXXXX";
     static char buf[SIZE];
-    if (!mkdtemp(dir) || !mkdtemp(cache)) { perror("mkdtemp"); return 2; }
-    setenv("USERMAP_CACHE_DIR", cache, 1);
-    snprintf(path, sizeof path, "%s/f", dir);
+    repro_start();
+    snprintf(path, sizeof path, "%s/f", repro_dir);
     int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     memset(buf, '.', sizeof buf);
     if (pwrite(f, buf, SIZE, 0) != SIZE) { perror("pwrite"); return 2; }
@@ -152,13 +150,6 @@ int main(void)
     for (int i = 26078; i < 26138; i++) written += buf[i] == 'P';
     printf("%s: %d/60 bytes of the pwrite in the file (kernel: 60/60); A's %c, B's %c\n",
            written == 60 ? "ok" : "FAIL", written, buf[23199], buf[53248 + 46591]);
-    unlink(path);
-    rmdir(dir);
-    DIR *d = opendir(cache);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(dirfd(d), e->d_name, 0);
-    if (d) closedir(d);
-    rmdir(cache);
+    repro_end();
     return written == 60 ? 0 : 1;
 }
