@@ -37,6 +37,22 @@
  * shared mapping holds unsynced stores, loads after pwrite/ftruncate of the
  * mapped file): usermap documents that it only promises what POSIX does
  * there, so those are listed apart from plain bugs.
+ *
+ * --processes P (2..4) runs each side as P worker processes on the same
+ * files, scheduled in lock-step by a coordinator process (one pipe pair
+ * per worker: it hands worker i its next op and waits for the answer), so
+ * that both runs see the same global order of operations.  Each op names
+ * its worker; workers leave by exit(0), _exit(0) or the coordinator's
+ * SIGKILL, and a fresh worker takes their place.  At the end every worker
+ * leaves, a last process maps and unmaps each file (where usermap writes
+ * back the stores of dead processes), and the files and the run's private
+ * USERMAP_CACHE_DIR (which must then be empty) are compared.  The POSIX
+ * rules hold across workers: before file I/O on a file, every worker
+ * msyncs its dirty shared mappings of it, after a write every worker
+ * invalidates its mappings of it, no file mapped by any worker is
+ * resized, and no file I/O touches a file holding stores of a worker that
+ * died (usermap writes them back at the next map of the file by a process
+ * alone on it).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -51,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,12 +106,17 @@ static const struct hr_ops kernel_self_fns = {"kernel (self-check)", mmap, munma
 
 enum kind {
     K_MMAP, K_MUNMAP, K_MPROTECT, K_MSYNC, K_MADVISE, K_LOAD, K_STORE,
-    K_PREAD, K_PWRITE, K_TRUNCATE, K_SYSREAD, K_SYSWRITE, K_FORK, K_NKINDS
+    K_PREAD, K_PWRITE, K_TRUNCATE, K_SYSREAD, K_SYSWRITE, K_FORK,
+    K_EXIT, /* --processes: the op's worker leaves (place: enum leave) */
+    K_NKINDS
 };
+
+enum leave { LV_EXIT, LV__EXIT, LV_KILL };
+#define MAXWORKERS 4
 
 static const char *const kind_name[K_NKINDS] = {
     "mmap", "munmap", "mprotect", "msync", "madvise", "load", "store",
-    "pread", "pwrite", "ftruncate", "sysread", "syswrite", "fork"};
+    "pread", "pwrite", "ftruncate", "sysread", "syswrite", "fork", "exit"};
 
 enum fdkind { FD_RDWR, FD_RDONLY, FD_WRONLY, FD_BAD, FD_DIR, FD_ANON };
 enum place { PL_ANY, PL_FIXED, PL_NOREPLACE };
@@ -107,6 +129,7 @@ struct op {
     uint8_t fdkind; /* mmap: which descriptor */
     uint8_t place;  /* mmap: where; fork: 1 = child leaves with _exit */
     uint8_t unaligned; /* mmap: FIXED address off by one byte */
+    uint8_t worker; /* --processes: the worker that runs the op */
     int prot, flags; /* mmap, mprotect (prot) */
     int arg;        /* msync flags, madvise advice */
     int64_t off;    /* mmap: file offset; range ops: offset in slot/arena;
@@ -149,6 +172,17 @@ static int g_mixed;
 /* --test-hang N (hidden): the second run stops at op N, to test the
  * watchdog and the minimiser's hang class. */
 static int g_test_hang = -1;
+/* --processes P: P worker processes per run (0: one run process). */
+static int g_processes;
+/* --test-diverge N (hidden): in the second run, the first store at or
+ * after op N to a shared file mapping stores other bytes, to prove that
+ * such a divergence is found (a self-check of the checker). */
+static int g_test_diverge = -1;
+static volatile int g_diverged;
+/* In a worker: its number (log lines end with it), and the files other
+ * workers map (bit per file), which a write must not resize. */
+static int g_wid = -1;
+static unsigned g_others_mapped;
 
 /* ================================================================== */
 /* Files: sizes and contents depend on the seed only                   */
@@ -349,8 +383,13 @@ static void gen_file_op(uint64_t *r, struct model *m, struct op *o)
 
 static void gen_one(uint64_t *r, struct model *m, struct op *o)
 {
-    static const uint8_t weights[K_NKINDS] = {12, 6, 6, 6, 6, 20, 20, 4, 4, 3,
-                                              3, 3, 3};
+    static const uint8_t one_process[K_NKINDS] = {12, 6, 6, 6, 6, 20, 20, 4, 4, 3,
+                                                  3, 3, 3, 0};
+    /* With workers: they leave now and then; file ops a bit more often,
+     * for the I/O of one against the mappings of others. */
+    static const uint8_t workers[K_NKINDS] = {12, 5, 3, 6, 6, 20, 20, 5, 5, 3,
+                                              3, 3, 2, 2};
+    const uint8_t *weights = g_processes ? workers : one_process;
     int total = 0, x;
     for (int k = 0; k < K_NKINDS; k++) total += weights[k];
     x = (int)below(r, (uint64_t)total);
@@ -397,6 +436,10 @@ static void gen_one(uint64_t *r, struct model *m, struct op *o)
     case K_FORK:
         o->place = (uint8_t)chance(r, 40); /* _exit instead of exit */
         break;
+    case K_EXIT:
+        o->place = (uint8_t)below(r, 3); /* enum leave */
+        memset(m->live, 0, sizeof m->live);
+        break;
     default:
         gen_file_op(r, m, o);
         break;
@@ -409,7 +452,20 @@ static int generate(uint64_t seed, int n, struct op *ops)
     memset(&m, 0, sizeof m);
     for (int f = 0; f < NFILES; f++) m.fsize[f] = file_size0(seed, f);
     uint64_t r = seed ^ 0x5eed5eed5eedull;
-    for (int i = 0; i < n; i++) gen_one(&r, &m, &ops[i]);
+    if (!g_processes) {
+        for (int i = 0; i < n; i++) gen_one(&r, &m, &ops[i]);
+        return n;
+    }
+    /* One model per worker (its slots), the files' sizes common to all. */
+    struct model w[MAXWORKERS];
+    for (int i = 0; i < g_processes; i++) w[i] = m;
+    for (int i = 0; i < n; i++) {
+        int k = (int)below(&r, (uint64_t)g_processes);
+        gen_one(&r, &w[k], &ops[i]);
+        ops[i].worker = (uint8_t)k;
+        for (int j = 0; j < g_processes; j++)
+            memcpy(w[j].fsize, w[k].fsize, sizeof w[j].fsize);
+    }
     return n;
 }
 
@@ -477,7 +533,7 @@ static void where_str(const struct op *o, char *b, size_t n)
 static const char *const fd_name[] = {"fd", "rofd", "wofd", "badfd", "dirfd", ""};
 
 /* One op as a C-like line, the form a conformance scenario would use. */
-static void describe(const struct op *o, char *b, size_t n)
+static void describe_op(const struct op *o, char *b, size_t n)
 {
     char w[64], p[48], f[96], addr[64], fd[32];
     where_str(o, w, sizeof w);
@@ -539,7 +595,20 @@ static void describe(const struct op *o, char *b, size_t n)
         snprintf(b, n, "fork(); /* child seed %016" PRIx64 ", then %s */", o->seed,
                  o->place ? "_exit(0)" : "exit(0)");
         break;
+    case K_EXIT:
+        snprintf(b, n, "%s", o->place == LV_EXIT ? "exit(0);" : o->place == LV__EXIT
+                 ? "_exit(0);" : "kill(worker, SIGKILL); /* by the coordinator */");
+        break;
     }
+}
+
+/* With workers, the line names the one that runs it. */
+static void describe(const struct op *o, char *b, size_t n)
+{
+    char t[LINE - 16];
+    describe_op(o, t, sizeof t);
+    if (g_processes) snprintf(b, n, "w%d: %s", o->worker, t);
+    else snprintf(b, n, "%s", t);
 }
 
 /* ================================================================== */
@@ -625,7 +694,10 @@ static void logf_(int idx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    snprintf(line, sizeof line, "%d|%c|%s\n", idx, R.ctx ? R.ctx : '-', text);
+    if (g_wid >= 0)
+        snprintf(line, sizeof line, "%d|%c|%s [w%d]\n", idx, R.ctx ? R.ctx : '-', text, g_wid);
+    else
+        snprintf(line, sizeof line, "%d|%c|%s\n", idx, R.ctx ? R.ctx : '-', text);
     put(R.logfd, line);
 }
 
@@ -887,8 +959,13 @@ static void do_access(int idx, const struct op *o)
     if (s) R.ctx = slot_ctx(s);
     if (s && !R.ctx) R.ctx = tail_ctx(s, o->off, o->len);
     if (s && o->kind == K_STORE) mark_store(s, o->off, o->len);
-    access_bytes(base, o->off, (int)o->len, o->kind == K_STORE,
-                 (uint8_t)o->seed, out, sizeof out);
+    uint8_t val = (uint8_t)o->seed;
+    if (g_test_diverge >= 0 && idx >= g_test_diverge && !g_diverged && R.f == R_second &&
+        o->kind == K_STORE && s && s->shared && s->file >= 0) {
+        g_diverged = 1; /* the checker's self-check: other bytes, same log */
+        val = (uint8_t)~val;
+    }
+    access_bytes(base, o->off, (int)o->len, o->kind == K_STORE, val, out, sizeof out);
     logf_(idx, "%s", out);
 }
 
@@ -933,7 +1010,8 @@ static int before_file_write(int idx, int f, uint64_t off, uint64_t len, int tru
     struct stat st;
     fstat(R.fd[f], &st);
     uint64_t size = (uint64_t)st.st_size;
-    if (file_has_slot(f, 0) && (truncate ? len != size : off + len > size)) {
+    int mapped = file_has_slot(f, 0) || (g_others_mapped >> f & 1);
+    if (mapped && (truncate ? len != size : off + len > size)) {
         logf_(idx, "skip: would resize mapped file %d (POSIX: unspecified)", f);
         return 0;
     }
@@ -1180,8 +1258,8 @@ static void execute(int idx, const struct op *o)
 }
 
 /* Unmap what is left (only the mapped pieces of each slot: a hole may hold
- * someone else's mapping now), then log every file's size and checksum. */
-static void finish(int idx)
+ * someone else's mapping now). */
+static void unmap_all(int idx)
 {
     R.ctx = 0;
     for (int i = 0; i < NSLOTS; i++) {
@@ -1200,6 +1278,11 @@ static void finish(int idx)
         int r = R.f->munmap(R.arena, ARENA_PAGES * pg);
         logf_(idx, "final munmap arena = %d %s", r, r ? errname(errno) : "");
     }
+}
+
+/* Log every file's size and checksum. */
+static void log_files(int idx)
+{
     for (int f = 0; f < NFILES; f++) {
         struct stat st;
         fstat(R.fd[f], &st);
@@ -1210,6 +1293,12 @@ static void finish(int idx)
               (long long)st.st_size, n, n > 0 ? fnv(buf, (size_t)n) : 0);
         free(buf);
     }
+}
+
+static void finish(int idx)
+{
+    unmap_all(idx);
+    log_files(idx);
 }
 
 static int open_files(const char *dir)
@@ -1226,21 +1315,29 @@ static int open_files(const char *dir)
     return R.dirfd < 0 ? -1 : 0;
 }
 
-/* The body of one run process.  Op index -1 is the setup, N the end. */
-static void run_ops(const struct hr_ops *f, const char *dir, int logfd,
-                    const struct op *ops, int n)
+/* The setup of a run process (or a worker), logged as op IDX: the files,
+ * the arena.  Returns 0, or -1 when the files cannot be opened. */
+static int setup_run(const struct hr_ops *f, const char *dir, int logfd, int idx)
 {
     memset(&R, 0, sizeof R);
     R.f = f;
     R.logfd = logfd;
     catch_faults();
-    if (open_files(dir) != 0) { logf_(-1, "harness: open: %s", strerror(errno)); return; }
+    if (open_files(dir) != 0) { logf_(idx, "harness: open: %s", strerror(errno)); return -1; }
     errno = 0;
     void *a = f->mmap((void *)g_arena_hint, ARENA_PAGES * pg, PROT_NONE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
                       -1, 0);
-    if (a == MAP_FAILED) logf_(-1, "arena: MAP_FAILED %s", errname(errno));
-    else { R.arena = a; logf_(-1, "arena: ok%s", a == (void *)g_arena_hint ? "" : " (moved)"); }
+    if (a == MAP_FAILED) logf_(idx, "arena: MAP_FAILED %s", errname(errno));
+    else { R.arena = a; logf_(idx, "arena: ok%s", a == (void *)g_arena_hint ? "" : " (moved)"); }
+    return 0;
+}
+
+/* The body of one run process.  Op index -1 is the setup, N the end. */
+static void run_ops(const struct hr_ops *f, const char *dir, int logfd,
+                    const struct op *ops, int n)
+{
+    if (setup_run(f, dir, logfd, -1) != 0) return;
     for (int i = 0; i < n; i++) {
         if (i == g_test_hang && f == R_second) for (;;) pause();
         execute(i, &ops[i]);
@@ -1249,10 +1346,315 @@ static void run_ops(const struct hr_ops *f, const char *dir, int logfd,
 }
 
 /* ================================================================== */
+/* --processes: workers in lock-step                                   */
+
+/* What the coordinator hands a worker. */
+enum cmd_type { C_OP, C_SYNC, C_EXIT, C_FINISH };
+
+struct cmd {
+    int type, idx;          /* idx: the op (C_OP), or the op the command serves */
+    int file, flags;        /* C_SYNC: msync flags; C_EXIT: enum leave */
+    unsigned others_mapped; /* C_OP: files other workers map (a bit each) */
+};
+
+/* A worker's answer after each command: a bit per file. */
+struct answer {
+    unsigned mapped; /* it maps the file */
+    unsigned dirty;  /* it holds stores to a shared mapping not yet synced */
+};
+
+struct worker {
+    pid_t pid;
+    int cmd, ans; /* the coordinator's ends of the pipes */
+    struct answer a;
+};
+
+/* The coordinator's state: what it runs, its workers, and the files that
+ * hold stores of a worker that died without exit(0) (no file I/O touches
+ * them until a process maps the file alone: usermap's recovery point). */
+static struct {
+    const struct hr_ops *f;
+    const char *dir;
+    int logfd;
+    const struct op *ops;
+    struct worker w[MAXWORKERS];
+    unsigned orphan;
+} C;
+
+static int full_io(int fd, void *buf, size_t n, int wr)
+{
+    uint8_t *p = buf;
+    for (size_t done = 0; done < n;) {
+        ssize_t r = wr ? write(fd, p + done, n - done) : read(fd, p + done, n - done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static void answer(int fd)
+{
+    struct answer a = {0, 0};
+    for (int f = 0; f < NFILES; f++) {
+        if (file_has_slot(f, 0)) a.mapped |= 1u << f;
+        if (file_has_slot(f, 1)) a.dirty |= 1u << f;
+    }
+    if (full_io(fd, &a, sizeof a, 1) != 0) _exit(0);
+}
+
+/* A worker: set up as a run process (logged as op IDX), then do what the
+ * coordinator hands it, one command at a time, answering each. */
+static void worker_main(int wid, int idx, int in, int out, pid_t coordinator)
+{
+    g_wid = wid;
+    /* Its own watchdogs: the coordinator's death, and the run's time. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != coordinator) _exit(1);
+    alarm((unsigned)g_timeout + 2);
+    if (setup_run(C.f, C.dir, C.logfd, idx) != 0) _exit(1);
+    answer(out);
+    for (;;) {
+        struct cmd c;
+        if (full_io(in, &c, sizeof c, 0) != 0) _exit(0); /* the coordinator is gone */
+        switch (c.type) {
+        case C_OP:
+            g_others_mapped = c.others_mapped;
+            if (c.idx == g_test_hang && C.f == R_second) for (;;) pause();
+            execute(c.idx, &C.ops[c.idx]);
+            break;
+        case C_SYNC:
+            sync_file(c.idx, c.file, c.flags, (c.flags & MS_SYNC) != 0);
+            break;
+        case C_EXIT:
+            if (c.flags == LV__EXIT) _exit(0);
+            exit(0); /* exit, not _exit: usermap writes back at exit */
+        default: /* C_FINISH */
+            unmap_all(c.idx);
+            exit(0);
+        }
+        answer(out);
+    }
+}
+
+/* Wait for worker W, which has left or died, and log how (as op IDX).
+ * CLEAN: it was told to exit(0), which writes its stores back. */
+static void reap(int w, int idx, int clean)
+{
+    struct worker *k = &C.w[w];
+    int st = 0;
+    char b[96];
+    close(k->cmd);
+    close(k->ans);
+    while (waitpid(k->pid, &st, 0) < 0 && errno == EINTR) {}
+    hr_fmt_status(b, sizeof b, st, " (its watchdog)");
+    logf_(idx, "worker %d: %s", w, b);
+    if (!clean || !WIFEXITED(st) || WEXITSTATUS(st) != 0) C.orphan |= k->a.dirty;
+    k->pid = -1;
+}
+
+static void spawn_worker(int w, int idx);
+
+/* Wait for worker W's answer to a command of op IDX; if it died instead,
+ * log how and put a fresh worker in its place. */
+static void wait_answer(int w, int idx)
+{
+    if (full_io(C.w[w].ans, &C.w[w].a, sizeof C.w[w].a, 0) == 0) return;
+    reap(w, idx, 0);
+    spawn_worker(w, idx);
+}
+
+static void spawn_worker(int w, int idx)
+{
+    int down[2], up[2];
+    struct worker *k = &C.w[w];
+    pid_t self = getpid();
+    memset(k, 0, sizeof *k);
+    k->pid = -1;
+    if (pipe(down) != 0) { logf_(idx, "harness: pipe failed"); return; }
+    if (pipe(up) != 0) { close(down[0]); close(down[1]); logf_(idx, "harness: pipe failed"); return; }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        /* No other worker's pipes: their deaths must show as end of file. */
+        for (int v = 0; v < MAXWORKERS; v++)
+            if (v != w && C.w[v].pid > 0) { close(C.w[v].cmd); close(C.w[v].ans); }
+        worker_main(w, idx, down[0], up[1], self);
+        _exit(0);
+    }
+    close(down[0]);
+    close(up[1]);
+    k->cmd = down[1];
+    k->ans = up[0];
+    if (pid < 0) {
+        close(k->cmd);
+        close(k->ans);
+        logf_(idx, "harness: fork failed");
+        return;
+    }
+    k->pid = pid;
+    wait_answer(w, idx);
+}
+
+/* Hand worker W a command and wait for its answer. */
+static void hand(int w, int type, int idx, int file, int flags, unsigned others)
+{
+    struct cmd c = {type, idx, file, flags, others};
+    if (C.w[w].pid <= 0) spawn_worker(w, idx);
+    if (C.w[w].pid <= 0) return;
+    if (full_io(C.w[w].cmd, &c, sizeof c, 1) != 0) { reap(w, idx, 0); spawn_worker(w, idx); return; }
+    if (type != C_EXIT && type != C_FINISH) wait_answer(w, idx);
+}
+
+/* The files the live workers other than W map. */
+static unsigned mapped_by_others(int w)
+{
+    unsigned m = 0;
+    for (int v = 0; v < g_processes; v++)
+        if (v != w && C.w[v].pid > 0) m |= C.w[v].a.mapped;
+    return m;
+}
+
+/* The file an op reads or writes with file I/O (-1: none), and whether
+ * it writes it. */
+static int io_file(const struct op *o, int *writes)
+{
+    *writes = o->kind == K_PWRITE || o->kind == K_TRUNCATE || o->kind == K_SYSWRITE;
+    switch (o->kind) {
+    case K_PREAD: case K_PWRITE: case K_TRUNCATE: case K_SYSREAD: case K_SYSWRITE:
+        return o->file;
+    default:
+        return -1;
+    }
+}
+
+/* Msync (FLAGS) the mappings of file F in every live worker other than W
+ * that has some (SYNC: only those with unsynced stores), for op IDX. */
+static void sync_others(int w, int idx, int f, int flags)
+{
+    for (int v = 0; v < g_processes; v++) {
+        unsigned bits = flags & MS_SYNC ? C.w[v].a.dirty : C.w[v].a.mapped;
+        if (v != w && C.w[v].pid > 0 && (bits >> f & 1)) hand(v, C_SYNC, idx, f, flags, 0);
+    }
+}
+
+/* Op IDX, by its worker, with the POSIX rules across workers around it. */
+static void coordinate(int idx)
+{
+    const struct op *o = &C.ops[idx];
+    int w = o->worker % g_processes, writes;
+    if (o->kind == K_EXIT) {
+        if (o->place == LV_KILL) {
+            if (C.w[w].pid > 0) kill(C.w[w].pid, SIGKILL);
+        } else {
+            hand(w, C_EXIT, idx, 0, o->place, 0);
+        }
+        if (C.w[w].pid > 0) reap(w, idx, o->place == LV_EXIT);
+        spawn_worker(w, idx);
+        return;
+    }
+    int f = io_file(o, &writes);
+    if (f >= 0 && (C.orphan >> f & 1)) {
+        logf_(idx, "skip: file %d holds stores of a dead worker (not written until a lone map)", f);
+        return;
+    }
+    if (f >= 0) sync_others(w, idx, f, MS_SYNC);
+    unsigned before = mapped_by_others(-1);
+    hand(w, C_OP, idx, f, 0, mapped_by_others(w));
+    if (f >= 0 && writes) sync_others(w, idx, f, MS_INVALIDATE);
+    /* A map of a file no one mapped: a lone attach, where usermap writes
+     * back what dead workers left. */
+    if (o->kind == K_MMAP && C.w[w].pid > 0) C.orphan &= ~(C.w[w].a.mapped & ~before);
+}
+
+/* The last process: maps and unmaps each file alone (usermap writes back
+ * there the stores of dead processes). */
+static void last_maps(int idx)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int f = 0; f < NFILES; f++) {
+            char path[640];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/f%d", C.dir, f);
+            int fd = open(path, O_RDWR);
+            if (fd < 0 || fstat(fd, &st) != 0) { logf_(idx, "last map of file %d: open failed", f); continue; }
+            size_t len = st.st_size > 0 ? (size_t)st.st_size : pg;
+            errno = 0;
+            void *p = C.f->mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (p == MAP_FAILED) {
+                logf_(idx, "last map of file %d: MAP_FAILED %s", f, errname(errno));
+            } else {
+                errno = 0;
+                int r = C.f->munmap(p, len);
+                logf_(idx, "last map of file %d: ok, munmap = %d %s", f, r, r ? errname(errno) : "");
+            }
+            close(fd);
+        }
+        exit(0);
+    }
+    int st = 0;
+    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    char b[96];
+    hr_fmt_status(b, sizeof b, st, "");
+    logf_(idx, "last process: %s", pid > 0 ? b : "fork failed");
+}
+
+/* What the run left in its cache directory: nothing, once every process
+ * has left and the last one wrote the dead ones' stores back. */
+static void log_cache_dir(int idx)
+{
+    const char *dir = getenv("USERMAP_CACHE_DIR");
+    DIR *d = dir ? opendir(dir) : NULL;
+    char names[LINE - 96] = "";
+    int count = 0;
+    size_t l = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        count++;
+        if (l < sizeof names) l += (size_t)snprintf(names + l, sizeof names - l, " %s", e->d_name);
+    }
+    if (d) closedir(d);
+    logf_(idx, "cache dir: %d objects left%s", count, names);
+}
+
+/* The body of a run with workers: the coordinator. */
+static void run_workers(const struct hr_ops *f, const char *dir, int logfd,
+                        const struct op *ops, int n)
+{
+    memset(&R, 0, sizeof R);
+    R.f = f;
+    R.logfd = logfd;
+    memset(&C, 0, sizeof C);
+    C.f = f;
+    C.dir = dir;
+    C.logfd = logfd;
+    C.ops = ops;
+    signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm((unsigned)g_timeout + 2);
+    for (int w = 0; w < g_processes; w++) spawn_worker(w, -1);
+    for (int i = 0; i < n; i++) coordinate(i);
+    for (int w = 0; w < g_processes; w++) {
+        hand(w, C_FINISH, n, 0, 0, 0);
+        if (C.w[w].pid > 0) reap(w, n, 1);
+    }
+    last_maps(n);
+    if (open_files(dir) != 0) logf_(n, "harness: open: %s", strerror(errno));
+    else log_files(n);
+    log_cache_dir(n);
+}
+
+/* ================================================================== */
 /* The parent: running both sides, the watchdog, comparing             */
 
 struct side {
     char dir[600];
+    char cache[600]; /* --processes: the run's USERMAP_CACHE_DIR */
     char log[640];
     int status;     /* wait status */
     int hung;
@@ -1290,6 +1692,8 @@ static void remove_dir(const char *dir)
 }
 
 static int g_minimising;
+/* Processes the watchdog could not kill (D state): the run stops. */
+static int g_unkillable;
 
 static void print_stacks(pid_t pid)
 {
@@ -1310,8 +1714,94 @@ static void print_stacks(pid_t pid)
     fflush(NULL);
 }
 
+/* The processes of group PGID (a run process and its workers). */
+static int group_members(pid_t pgid, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)) != NULL && n < max) {
+        char path[300], buf[512];
+        pid_t p = (pid_t)atoi(e->d_name);
+        if (p <= 0) continue;
+        snprintf(path, sizeof path, "/proc/%d/stat", p);
+        FILE *fp = fopen(path, "r");
+        if (!fp) continue;
+        size_t got = fread(buf, 1, sizeof buf - 1, fp);
+        fclose(fp);
+        buf[got] = 0;
+        char *rp = strrchr(buf, ')'), state;
+        int ppid, pgrp;
+        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid)
+            out[n++] = p;
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* The state letter of PID in /proc (0 if gone). */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512], state = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return 0;
+    size_t got = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[got] = 0;
+    char *rp = strrchr(buf, ')');
+    if (!rp || sscanf(rp + 1, " %c", &state) != 1) return 0;
+    return state;
+}
+
+/* The stacks of every process of the group, the kernel's view of each
+ * first; gdb only when none is in uninterruptible sleep. */
+static void print_group_stacks(pid_t pgid)
+{
+    pid_t m[64];
+    int n = group_members(pgid, m, 64), dstate = 0;
+    for (int i = 0; i < n; i++) dstate |= proc_state(m[i]) == 'D';
+    for (int i = 0; i < n; i++) {
+        char cmd[400];
+        printf("== process %d (state %c)\n", m[i], proc_state(m[i]));
+        fflush(NULL);
+        snprintf(cmd, sizeof cmd,
+                 "for t in /proc/%d/task/*; do echo \"== thread ${t##*/} $(cat $t/comm)"
+                 " state=$(cut -d' ' -f3 $t/stat) wchan=$(cat $t/wchan 2>/dev/null)\";"
+                 " cat $t/stack 2>/dev/null; done", m[i]);
+        if (system(cmd) != 0) printf("(no /proc stacks)\n");
+        fflush(NULL);
+        if (!dstate && system("command -v gdb >/dev/null 2>&1") == 0) {
+            snprintf(cmd, sizeof cmd,
+                     "timeout -s KILL 30 gdb -p %d -batch -ex 'thread apply all bt' 2>&1"
+                     " | grep -v -e '^\\[New LWP' -e '^warning:'", m[i]);
+            if (system(cmd) != 0) printf("(gdb could not print the stacks)\n");
+        }
+        fflush(NULL);
+    }
+}
+
+/* After the watchdog's SIGKILL: the processes of group PGID still there
+ * (in D state: a hang in the kernel), reported.  Returns how many. */
+static int report_unkillable(pid_t pgid)
+{
+    pid_t m[64];
+    struct timespec t = {0, 200000000};
+    nanosleep(&t, NULL);
+    int n = group_members(pgid, m, 64), bad = 0;
+    for (int i = 0; i < n; i++) {
+        char st = proc_state(m[i]);
+        if (st == 'D') {
+            printf("watchdog: process %d of group %d in state D after SIGKILL"
+                   " (uninterruptible, in the kernel)\n", m[i], pgid);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 /* Wait for PID for g_timeout seconds; on expiry print its threads' stacks
- * and kill its whole process group. */
+ * (with workers, of every process of its group) and kill the group. */
 static int watch(pid_t pid, int *status)
 {
     struct timespec t0, now, nap = {0, 2000000};
@@ -1327,10 +1817,20 @@ static int watch(pid_t pid, int *status)
     printf("watchdog: run process %d hung for %d s%s\n", pid, g_timeout,
            g_minimising ? "" : "; its threads:");
     /* The minimiser meets the hang again and again: stacks once is enough. */
-    if (!g_minimising) print_stacks(pid);
+    if (!g_minimising) {
+        if (g_processes) print_group_stacks(pid);
+        else print_stacks(pid);
+    }
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
-    waitpid(pid, status, 0);
+    /* A process in uninterruptible sleep (D) does not die: never wait for
+     * it for ever, and say so. */
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, status, WNOHANG) == pid) break;
+        struct timespec t = {0, 20000000};
+        nanosleep(&t, NULL);
+    }
+    g_unkillable += report_unkillable(pid);
     return 1;
 }
 
@@ -1357,13 +1857,26 @@ static void run_side(struct side *sd, const struct hr_ops *f, uint64_t seed,
     write_files(sd->dir, seed);
     snprintf(sd->log, sizeof sd->log, "%s/%s.log", g_root, tag);
     int logfd = open(sd->log, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    if (g_processes) {
+        /* A cache directory of the run's own (mkdtemp: mode 0700). */
+        struct stat st;
+        snprintf(sd->cache, sizeof sd->cache, "%s/usermap-difftest-cache.XXXXXX",
+                 stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : g_root);
+        if (!mkdtemp(sd->cache)) { perror("mkdtemp"); sd->cache[0] = 0; }
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
-        run_ops(f, sd->dir, logfd, ops, n);
+        if (g_processes) {
+            setenv("USERMAP_CACHE_DIR", sd->cache, 1);
+            run_workers(f, sd->dir, logfd, ops, n);
+        } else {
+            run_ops(f, sd->dir, logfd, ops, n);
+        }
         exit(0); /* exit, not _exit: usermap writes back at exit */
     }
+    setpgid(pid, pid); /* also here: no race with the watchdog's kill(-pid) */
     close(logfd);
     sd->hung = pid < 0 ? 0 : watch(pid, &sd->status);
     size_t len;
@@ -1409,7 +1922,8 @@ static void classify(const struct op *o, const char *what, char ctx, const char 
                      const char *u, char *cls, size_t n)
 {
     const char *aspect;
-    if (is_fail(k) && is_fail(u)) aspect = "errno";
+    if (!strncmp(k, "cache dir", 9) || !strncmp(u, "cache dir", 9)) aspect = "cache-left";
+    else if (is_fail(k) && is_fail(u)) aspect = "errno";
     else if (is_fail(k) != is_fail(u)) aspect = "result";
     else if (!strncmp(k, "skip", 4) || !strncmp(u, "skip", 4)) aspect = "state";
     else if (!!strstr(k, "SIG") != !!strstr(u, "SIG")) aspect = "signal";
@@ -1504,6 +2018,24 @@ static void compare_files(const struct side *k, const struct side *u, int n,
         }
 }
 
+/* A run's log with each op's line before its results. */
+static void print_op_log(const char *text, const struct op *ops, int n)
+{
+    int last = -2;
+    for (const char *l = text ? text : ""; *l;) {
+        size_t len = strcspn(l, "\n");
+        int idx = atoi(l);
+        if (idx != last && idx >= 0 && idx < n) {
+            char b[LINE];
+            describe(&ops[idx], b, sizeof b);
+            printf("op %d: %s\n", idx, b);
+        }
+        last = idx;
+        printf("    %.*s\n", (int)len, l);
+        l += len + (l[len] != 0);
+    }
+}
+
 /* Run OPS on both sides; fill D with the first divergence. */
 static void run_pair(uint64_t seed, const struct op *ops, int n, struct divergence *d,
                      int verbose)
@@ -1549,10 +2081,20 @@ static void run_pair(uint64_t seed, const struct op *ops, int n, struct divergen
             snprintf(d->usermap + l, sizeof d->usermap - l, "\n             %s", where);
         }
     }
+    if ((u.hung || k.hung) && !verbose && !g_minimising) {
+        /* The operation log of the hung run, to the last op it finished. */
+        const struct side *h = u.hung ? &u : &k;
+        printf("--- operation log of the hung run (seed %" PRIu64 ", %s)\n", seed,
+               h == &u ? "second" : "kernel");
+        print_op_log(h->text, ops, n);
+        printf("--- end of log\n");
+    }
     free(k.text);
     free(u.text);
     remove_dir(k.dir);
     remove_dir(u.dir);
+    if (k.cache[0]) remove_dir(k.cache);
+    if (u.cache[0]) remove_dir(u.cache);
     unlink(k.log);
     unlink(u.log);
 }
@@ -1687,6 +2229,7 @@ static int minimise(uint64_t seed, int nops)
             for (int i = 0; i < n; i++)
                 if (i < start || i >= start + size) trial[m++] = cur[i];
             tries++;
+            if (g_unkillable) break;
             run_pair(seed, trial, m, &d, 0);
             if (same_class(want, &d)) {
                 memcpy(cur, trial, sizeof cur[0] * (size_t)m);
@@ -1729,7 +2272,9 @@ static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--seeds A-B | --seed S] [--ops N] [--soak SECONDS]\n"
-            "          [--minimise SEED] [--timeout S] [--mixed] [-v]\n", argv0);
+            "          [--minimise SEED] [--timeout S] [--mixed | --processes P] [-v]\n"
+            "  --processes P  P worker processes (2..%d) on the same files, in lock-step\n",
+            argv0, MAXWORKERS);
     exit(2);
 }
 
@@ -1742,6 +2287,8 @@ static int parse_args(int argc, char **argv, uint64_t *a, uint64_t *b, int *nops
         else if (!strcmp(x, "--self-check")) g_self_check = 1;
         else if (!strcmp(x, "--mixed")) g_mixed = 1;
         else if (!strcmp(x, "--test-hang") && v) { g_test_hang = atoi(v); i++; }
+        else if (!strcmp(x, "--test-diverge") && v) { g_test_diverge = atoi(v); i++; }
+        else if (!strcmp(x, "--processes") && v) { g_processes = atoi(v); i++; }
         else if (!v) usage(argv[0]);
         else if (!strcmp(x, "--seed")) { *a = *b = strtoull(v, NULL, 0); i++; }
         else if (!strcmp(x, "--seeds")) {
@@ -1757,6 +2304,8 @@ static int parse_args(int argc, char **argv, uint64_t *a, uint64_t *b, int *nops
         } else usage(argv[0]);
     }
     if (*nops < 1 || *nops > MAXOPS || g_timeout < 1 || *b < *a) usage(argv[0]);
+    /* --mixed's coherence bookkeeping is per process: not with workers. */
+    if (g_processes && (g_processes < 2 || g_processes > MAXWORKERS || g_mixed)) usage(argv[0]);
     return 0;
 }
 
@@ -1783,9 +2332,13 @@ int main(int argc, char **argv)
     } else if (soak) {
         time_t end = time(NULL) + soak;
         uint64_t s = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
-        while (time(NULL) < end) { fails += run_seed(s, nops); seeds++; s = s * 6364136223846793005ull + 1; }
+        while (time(NULL) < end && !g_unkillable) {
+            fails += run_seed(s, nops);
+            seeds++;
+            s = s * 6364136223846793005ull + 1;
+        }
     } else {
-        for (uint64_t s = a; s <= b; s++) { fails += run_seed(s, nops); seeds++; }
+        for (uint64_t s = a; s <= b && !g_unkillable; s++) { fails += run_seed(s, nops); seeds++; }
     }
     if (!mini) {
         print_classes();
@@ -1795,5 +2348,10 @@ int main(int argc, char **argv)
         rc = fails ? 1 : 0;
     }
     remove_dir(g_root);
+    if (g_unkillable) {
+        printf("STOPPED: %d process(es) left in state D (uninterruptible) by a hang\n",
+               g_unkillable);
+        return 3;
+    }
     return rc;
 }
