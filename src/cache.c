@@ -561,7 +561,7 @@ int cache_rewatch_all(void)
     for (struct um_cache *c = caches; c; c = c->next) {
         if (c->window && um_engine->watch(c->window, c->window_len, UM_TRACK_NONE, 0) < 0)
             return -errno;
-        if (c->is_shared && shared_attach_child(&c->shared) < 0)
+        if (c->is_shared && shared_after_fork(&c->shared, true) < 0)
             return -errno;
     }
     return 0;
@@ -579,6 +579,20 @@ static void leave_at_exit(struct um_cache *c)
     }
     um_unlock();
     pthread_mutex_unlock(&c->wb_lock);
+}
+
+void cache_before_fork(void)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (c->is_shared)
+            shared_before_fork(&c->shared);
+}
+
+void cache_after_fork_in_parent(void)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (c->is_shared)
+            shared_after_fork(&c->shared, false);
 }
 
 void cache_leave_all_at_exit(void)

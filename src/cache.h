@@ -164,6 +164,12 @@ int cache_flush_shared_writers(void);
  * stderr. */
 void cache_flush_at_exit(void);
 
+/* Under the exclusive lock, around fork: every shared cache takes a slot
+ * for the child (shared_before_fork), which the child adopts in
+ * cache_rewatch_all() and the parent lets go of after fork. */
+void cache_before_fork(void);
+void cache_after_fork_in_parent(void);
+
 /* In a forked child: re-watches every cache's window and attaches the
  * child to every shared cache as a process of its own.  0 or -errno. */
 int cache_rewatch_all(void);

@@ -41,9 +41,13 @@ struct dirty_scan {
 static void mark_written(void *arg, uintptr_t start, uintptr_t end)
 {
     struct dirty_scan *s = arg;
+    uint64_t lo = region_offset_of(s->region, start), hi = region_offset_of(s->region, end);
 
-    dirty_mark(&s->cache->dirty, region_offset_of(s->region, start),
-               region_offset_of(s->region, end));
+    dirty_mark(&s->cache->dirty, lo, hi);
+    /* Protected again (collect_written does it first): this process can
+     * no longer write them unseen. */
+    if (s->cache->is_shared)
+        shared_note_protected(&s->cache->shared, lo, hi - lo);
 }
 
 /* Every written page is protected again before it is marked: a write
@@ -134,8 +138,10 @@ void cache_mark_written(struct um_cache *c, uint64_t off, uint64_t len)
         return;
     /* The flag first: a write-back in another process that takes the
      * page before the mark below sees the flag and keeps it dirty. */
-    if (c->is_shared)
+    if (c->is_shared) {
         shared_set_writing(&c->shared, true);
+        shared_note_enabled(&c->shared, off, len);
+    }
     dirty_mark(&c->dirty, off, off + len);
 }
 
@@ -192,22 +198,46 @@ static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
 
 /* Writes [off, stop) of the taken pages, bytes below size only; they
  * leave the writeback state, dirty again if the write failed. */
+/* The taken pages [off, stop) leave the writeback state: dirty again if
+ * their write failed, or (w) if another process may still write them
+ * without a fault; clean otherwise. */
+static void finish_pages(struct um_cache *c, uint64_t off, uint64_t stop, bool failed,
+                         const struct shared_writers *w)
+{
+    uint64_t sys = um_system_page(), run = off;
+
+    if (failed || !w || !w->any) {
+        dirty_done(&c->dirty, off, stop, failed);
+        return;
+    }
+    /* In runs of pages that stay dirty, or not. */
+    for (uint64_t p = off; p < stop; p += sys) {
+        bool keep = shared_keeps(&c->shared, w, p);
+
+        if (p + sys >= stop || shared_keeps(&c->shared, w, p + sys) != keep) {
+            dirty_done(&c->dirty, run, p + sys < stop ? p + sys : stop, keep);
+            run = p + sys;
+        }
+    }
+}
+
 static int write_part(struct um_cache *c, char *buf, uint64_t off, uint64_t stop, uint64_t size,
-                      bool keep)
+                      const struct shared_writers *w)
 {
     uint64_t upto = stop < size ? stop : size;
     int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
 
-    dirty_done(&c->dirty, off, stop, rc < 0 || keep);
+    finish_pages(c, off, stop, rc < 0, w);
     return rc;
 }
 
 /* Writes the taken pages [start, end) chunk by chunk.  A chunk the store
  * refuses (a full disk) is tried again a system page at a time, so that
- * every page that fits gets there and only the others stay dirty.  keep:
- * the pages stay dirty even when written (another process may write them
- * without a fault).  Returns the first error. */
-static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size, bool keep)
+ * every page that fits gets there and only the others stay dirty.  w:
+ * the other processes that may write pages without a fault (shared
+ * caches), whose pages stay dirty.  Returns the first error. */
+static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_t size,
+                       const struct shared_writers *w)
 {
     size_t chunk = c->page_size > (1u << 20) ? c->page_size : (1u << 20);
     uint64_t sys = um_system_page();
@@ -216,7 +246,7 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
 
     for (uint64_t off = start; off < end; off += chunk) {
         uint64_t stop = end - off < chunk ? end : off + chunk;
-        int rc = write_part(c, buf, off, stop, size, keep);
+        int rc = write_part(c, buf, off, stop, size, w);
 
         if (rc < 0 && buf && stop - off > sys) {
             /* The failed chunk is dirty again: take it page by page. */
@@ -227,7 +257,7 @@ static int write_taken(struct um_cache *c, uint64_t start, uint64_t end, uint64_
 
                 dirty_take(&c->dirty, p, p + sys, &one);
                 if (one.n)
-                    err = write_part(c, buf, p, p + sys, size, keep);
+                    err = write_part(c, buf, p, p + sys, size, w);
                 ranges_free(&one);
                 if (err < 0 && rc == 0)
                     rc = err;
@@ -263,7 +293,8 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
     uint64_t size = 0, stamp = 0;
     int rc = 0;
 
-    bool keep = false, shared;
+    struct shared_writers writers, *w = NULL;
+    bool shared;
 
     if (!cache_has_store_writes(c))
         return 0;
@@ -284,10 +315,13 @@ int cache_flush(struct um_cache *c, uint64_t lo, uint64_t hi)
         dirty_take(&c->dirty, lo, hi < size ? hi : size, &taken);
         /* After the take: a writer that raised its flag later marks its
          * page dirty again itself. */
-        keep = c->is_shared && taken.n && shared_others_writing(&c->shared);
+        if (shared && taken.n) {
+            shared_writers_now(&c->shared, &writers);
+            w = &writers;
+        }
         rc = taken.error;
         for (size_t i = 0; i < taken.n; i++) {
-            int err = write_taken(c, taken.v[i].start, taken.v[i].end, size, keep);
+            int err = write_taken(c, taken.v[i].start, taken.v[i].end, size, w);
             if (err < 0 && rc == 0)
                 rc = err;
         }

@@ -96,10 +96,12 @@ static void before_fork(void)
     um_lock_exclusive();
     region_for_each(collect_region, NULL);
     private_before_fork();
+    cache_before_fork();
 }
 
 static void after_fork_in_parent(void)
 {
+    cache_after_fork_in_parent();
     private_after_fork(false);
     um_unlock();
 }

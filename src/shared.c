@@ -22,9 +22,24 @@
 #include "shared.h"
 
 /* The state object's length: header, then the dirty map (sparse). */
+static uint64_t system_page(void)
+{
+    return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t enabler_offset(void)
+{
+    return SHARED_DIRTY_OFFSET + dirty_map_bytes(system_page());
+}
+
+static uint64_t enabler_pages(void)
+{
+    return SHARED_ENABLER_BYTES / system_page();
+}
+
 uint64_t shared_state_length(void)
 {
-    return SHARED_DIRTY_OFFSET + dirty_map_bytes((uint64_t)sysconf(_SC_PAGESIZE));
+    return enabler_offset() + enabler_pages();
 }
 
 /* ---------------------------------------------------------- locks */
@@ -87,18 +102,84 @@ bool shared_others_attached(const struct um_shared *s)
     return false;
 }
 
-bool shared_others_writing(const struct um_shared *s)
-{
-    for (int i = 0; i < SHARED_SLOTS; i++)
-        if (__atomic_load_n(&s->hdr->writing[i], __ATOMIC_SEQ_CST) && other_live(s, i))
-            return true;
-    return false;
-}
-
 void shared_set_writing(struct um_shared *s, bool on)
 {
     if (__atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_RELAXED) != on)
         __atomic_store_n(&s->hdr->writing[s->slot], on, __ATOMIC_SEQ_CST);
+}
+
+/* This process's name in enabler bytes: its slot + 1, or "several"
+ * for the slots that do not fit below it. */
+static uint8_t enabler_name(const struct um_shared *s)
+{
+    return s->slot + 1 < SHARED_MANY ? (uint8_t)(s->slot + 1) : SHARED_MANY;
+}
+
+/* Calls fn on the enabler byte of each system page of [off, off+len)
+ * that the map covers. */
+static void for_each_enabler(struct um_shared *s, uint64_t off, uint64_t len,
+                             void (*fn)(uint8_t *e, uint8_t me))
+{
+    uint64_t first = off >> s->page_shift, end = (off + len + system_page() - 1) >> s->page_shift;
+
+    if (!s->enabler)
+        return;
+    if (end > s->enabler_pages)
+        end = s->enabler_pages;
+    for (uint64_t p = first; p < end; p++)
+        fn(&s->enabler[p], enabler_name(s));
+}
+
+static void name_writer(uint8_t *e, uint8_t me)
+{
+    uint8_t now = __atomic_load_n(e, __ATOMIC_RELAXED);
+
+    while (now != me && now != SHARED_MANY &&
+           !__atomic_compare_exchange_n(e, &now, now == 0 ? me : SHARED_MANY, false,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        ;
+}
+
+static void unname_writer(uint8_t *e, uint8_t me)
+{
+    uint8_t now = me;
+
+    if (me != SHARED_MANY)
+        __atomic_compare_exchange_n(e, &now, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+void shared_note_enabled(struct um_shared *s, uint64_t off, uint64_t len)
+{
+    for_each_enabler(s, off, len, name_writer);
+}
+
+void shared_note_protected(struct um_shared *s, uint64_t off, uint64_t len)
+{
+    for_each_enabler(s, off, len, unname_writer);
+}
+
+void shared_writers_now(const struct um_shared *s, struct shared_writers *w)
+{
+    w->any = false;
+    for (int i = 0; i < SHARED_SLOTS; i++) {
+        w->slot[i] = __atomic_load_n(&s->hdr->writing[i], __ATOMIC_SEQ_CST) && other_live(s, i);
+        w->any |= w->slot[i];
+    }
+}
+
+bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uint64_t off)
+{
+    uint64_t p = off >> s->page_shift;
+    uint8_t e;
+
+    if (!w->any)
+        return false;
+    if (!s->enabler || p >= s->enabler_pages)
+        return true;            /* not tracked per page: any writer keeps it */
+    e = __atomic_load_n(&s->enabler[p], __ATOMIC_SEQ_CST);
+    if (e == SHARED_MANY)
+        return true;
+    return e != 0 && w->slot[e - 1];
 }
 
 bool shared_writeback_begin(struct um_shared *s)
@@ -114,18 +195,70 @@ void shared_writeback_end(struct um_shared *s)
 }
 
 /* Takes a free slot: one whose lock no live process holds. */
-static int take_slot(struct um_shared *s, bool writing)
+/* Locks a free slot (one whose lock no live process holds) through the
+ * description fd and fills it in for pid.  The slot, or -1. */
+static int lock_free_slot(struct um_shared *s, int fd, bool writing, pid_t pid)
 {
     for (int i = 0; i < SHARED_SLOTS; i++) {
-        if (!shared_lock_byte(s->state_fd, SHARED_LOCK_SLOT + i, true, false))
+        if (!shared_lock_byte(fd, SHARED_LOCK_SLOT + i, true, false))
             continue;
-        s->slot = i;
         __atomic_store_n(&s->hdr->writing[i], writing, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&s->hdr->pid[i], (int32_t)getpid(), __ATOMIC_RELEASE);
-        return 0;
+        __atomic_store_n(&s->hdr->pid[i], (int32_t)pid, __ATOMIC_RELEASE);
+        return i;
     }
     errno = EUSERS;
     return -1;
+}
+
+static int take_slot(struct um_shared *s, bool writing)
+{
+    s->slot = lock_free_slot(s, s->state_fd, writing, getpid());
+    return s->slot < 0 ? -1 : 0;
+}
+
+/* A description of the state object of this process's own. */
+static int reopen_state(int fd)
+{
+    char link[64];
+
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    return open(link, O_RDWR | O_CLOEXEC);
+}
+
+int shared_before_fork(struct um_shared *s)
+{
+    bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
+
+    s->child_fd = s->state_fd < 0 ? -1 : reopen_state(s->state_fd);
+    if (s->child_fd < 0)
+        return -1;
+    /* Named after the parent until the child writes its own pid: the
+     * slot must look taken from the first instant. */
+    s->child_slot = lock_free_slot(s, s->child_fd, writing, getpid());
+    if (s->child_slot < 0) {
+        close(s->child_fd);
+        s->child_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+int shared_after_fork(struct um_shared *s, bool in_child)
+{
+    int fd = s->child_fd;
+
+    s->child_fd = -1;
+    if (fd < 0)
+        return in_child && s->state_fd >= 0 ? shared_attach_child(s) : 0;
+    if (!in_child) {
+        close(fd);              /* the child holds the slot now */
+        return 0;
+    }
+    close(s->state_fd);
+    s->state_fd = fd;
+    s->slot = s->child_slot;
+    __atomic_store_n(&s->hdr->pid[s->slot], (int32_t)getpid(), __ATOMIC_RELEASE);
+    return 0;
 }
 
 static void give_slot(struct um_shared *s)
@@ -296,6 +429,9 @@ static void close_objects(struct um_shared *s)
 {
     if (s->hdr)
         um_private_munmap(s->hdr, sizeof(*s->hdr));
+    if (s->enabler)
+        um_private_munmap(s->enabler, s->enabler_pages);
+    s->enabler = NULL;
     if (s->pages_fd >= 0)
         close(s->pages_fd);
     if (s->state_fd >= 0)
@@ -323,6 +459,13 @@ static int settle_objects(struct um_shared *s, int fd, const struct stat *st)
     if (h == MAP_FAILED)
         return -1;
     s->hdr = h;
+    h = um_private_mmap_at(enabler_pages(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                           s->state_fd, (off_t)enabler_offset());
+    if (h == MAP_FAILED)
+        return -1;
+    s->enabler = h;
+    s->enabler_pages = enabler_pages();
+    s->page_shift = (unsigned)__builtin_ctzll(system_page());
     s->pages_fd = shared_open_object(s->dir_fd, s->name, "pages", true);
     if (s->pages_fd < 0)
         return -1;
@@ -349,7 +492,7 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
     char dir[4096];
 
     memset(s, 0, sizeof(*s));
-    s->state_fd = s->pages_fd = s->slot = -1;
+    s->state_fd = s->pages_fd = s->slot = s->child_fd = s->child_slot = -1;
     shared_name_of(st, s->name, sizeof(s->name));
     s->dir_fd = shared_open_dir(dir, sizeof(dir), true);
     if (s->dir_fd < 0)
@@ -392,17 +535,13 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
 
 int shared_attach_child(struct um_shared *s)
 {
-    char link[64];
     bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
     int fd, inherited = s->state_fd, rc;
 
     /* The inherited descriptor is the parent's description, and so are
      * its locks: the child opens its own.  It keeps the inherited one
-     * (and the parent's slot lock with it) until it holds a slot: if the
-     * parent died meanwhile, a sweep would otherwise find nobody
-     * attached and remove the objects from under the child. */
-    snprintf(link, sizeof(link), "/proc/self/fd/%d", inherited);
-    fd = open(link, O_RDWR | O_CLOEXEC);
+     * (and the parent's slot lock with it) until it holds a slot. */
+    fd = reopen_state(inherited);
     if (fd < 0)
         return -1;
     s->state_fd = fd;

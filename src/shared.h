@@ -38,8 +38,12 @@
 #define SHARED_MAGIC 0x75736d6170636163ULL   /* "usmapcac" */
 #define SHARED_VERSION 1
 
-/* Where the dirty map starts in the state object. */
+/* Where the dirty map starts in the state object; the enabler map
+ * (one byte per system page of the first SHARED_ENABLER_BYTES of the
+ * file: who let writes into the page) follows it. */
 #define SHARED_DIRTY_OFFSET ((uint64_t)64 << 10)
+#define SHARED_ENABLER_BYTES ((uint64_t)64 << 30)
+#define SHARED_MANY 0xff            /* an enabler byte: several processes */
 
 #define SHARED_LOCK_GATE 0
 #define SHARED_LOCK_WRITEBACK 1
@@ -68,7 +72,11 @@ struct um_shared {
     int state_fd;               /* this process's own open description */
     int pages_fd;
     int slot;
+    int child_fd, child_slot;   /* fork: the child's slot, taken before */
     struct shared_header *hdr;
+    uint8_t *enabler;           /* mapped enabler map (NULL: none) */
+    uint64_t enabler_pages;
+    unsigned page_shift;
     char name[64];              /* DEV-INO */
     dev_t state_dev;            /* the state object, to unlink only it */
     ino_t state_ino;
@@ -91,8 +99,17 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
 /* The objects' name for the file st describes: DEV-INO. */
 void shared_name_of(const struct stat *st, char *name, size_t len);
 
-/* In a forked child: one more process on the same cache, with its own
- * lock description and slot.  0 or -1 with errno. */
+/*
+ * fork.  The child is one more process on the same cache, with a lock
+ * description and a slot of its own, attached from its first instant (a
+ * parent that leaves at once must not find it missing and remove the
+ * objects): before fork the parent takes the child's slot through a new
+ * description, which the child inherits and adopts, and the parent then
+ * closes.  Where that failed, the child takes a slot itself
+ * (shared_attach_child).  0 or -1 with errno.
+ */
+int shared_before_fork(struct um_shared *s);
+int shared_after_fork(struct um_shared *s, bool in_child);
 int shared_attach_child(struct um_shared *s);
 
 /*
@@ -107,12 +124,30 @@ void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg);
  * still open (the pages descriptor, unless its owner took it). */
 void shared_forget(struct um_shared *s);
 
-/* Whether another live process may write the file's pages without a
- * fault (its writing flag is up). */
-bool shared_others_writing(const struct um_shared *s);
 
 /* Raises or lowers this process's writing flag. */
 void shared_set_writing(struct um_shared *s, bool on);
+
+/*
+ * Which process may write which page without a fault.  A first write let
+ * into [off, off+len) names this process in the pages' enabler bytes
+ * (or "several"); protecting them again takes the name off.  A write-back
+ * keeps a page dirty only if another live process with its writing flag
+ * up may still write it (shared_keeps).
+ */
+void shared_note_enabled(struct um_shared *s, uint64_t off, uint64_t len);
+void shared_note_protected(struct um_shared *s, uint64_t off, uint64_t len);
+
+/* The other live processes with their writing flag up, taken once per
+ * write-back, after its pages were taken. */
+struct shared_writers {
+    bool any;
+    bool slot[SHARED_SLOTS];
+};
+void shared_writers_now(const struct um_shared *s, struct shared_writers *w);
+
+/* Whether the written-back page at off must stay dirty. */
+bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uint64_t off);
 
 /* Whether another live process is attached. */
 bool shared_others_attached(const struct um_shared *s);
