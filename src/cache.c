@@ -407,9 +407,13 @@ uint64_t cache_end(const struct um_cache *c)
     return round_up(c->size, um_system_page());
 }
 
+/* Only a store a writable mapping opened for writing: the dirty pages of
+ * a shared cache may be other processes', which a process that maps the
+ * file read-only must leave to them (its msync succeeds, as the
+ * kernel's). */
 bool cache_has_store_writes(const struct um_cache *c)
 {
-    return !c->anonymous && c->store->ops->write != NULL;
+    return !c->anonymous && c->store->writable && c->store->ops->write != NULL;
 }
 
 /* ------------------------------------------------------- whole process */

@@ -45,6 +45,9 @@ struct um_store {
      * end in memory, as the kernel does for block filesystems (ext4, xfs;
      * not tmpfs, whose pages are the file). */
     bool clears_past_end;
+    /* Write-back may write to it: a file store once a writable mapping
+     * gave it a writable descriptor (um_store_file_allow_write). */
+    bool writable;
 };
 
 /*

@@ -170,5 +170,8 @@ int um_store_file_allow_write(struct um_store *s, int fd)
     if (f->write_fd >= 0)
         return 0;
     f->write_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    return f->write_fd < 0 ? -errno : 0;
+    if (f->write_fd < 0)
+        return -errno;
+    s->writable = true;
+    return 0;
 }
