@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "addrspace.h"
@@ -194,7 +196,6 @@ void shared_writeback_end(struct um_shared *s)
     shared_unlock_byte(s->state_fd, SHARED_LOCK_WRITEBACK);
 }
 
-/* Takes a free slot: one whose lock no live process holds. */
 /* Locks a free slot (one whose lock no live process holds) through the
  * description fd and fills it in for pid.  The slot, or -1. */
 static int lock_free_slot(struct um_shared *s, int fd, bool writing, pid_t pid)
@@ -314,6 +315,21 @@ static int owned_or_close(int fd, bool made, const char *what, const char *path,
     return rc;
 }
 
+/* userfaultfd serves shared memory, not the pages of a disk file: the
+ * objects must be on a tmpfs. */
+static int on_tmpfs_or_close(int fd, const char *path)
+{
+    struct statfs fs;
+
+    if (fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+        return fd;
+    close(fd);
+    return um_fail(EINVAL,
+                   "usermap's cache directory %s is not on a tmpfs (userfaultfd can only fill "
+                   "shared memory): set USERMAP_CACHE_DIR to a directory under /dev/shm or "
+                   "another tmpfs", path);
+}
+
 int shared_open_dir(char *path, size_t path_len, bool create)
 {
     bool made = false;
@@ -331,7 +347,8 @@ int shared_open_dir(char *path, size_t path_len, bool create)
         return um_fail(err, "refusing usermap's cache directory %s: %s", path,
                        errno == ELOOP ? "it is a symbolic link" : strerror(errno));
     }
-    return owned_or_close(fd, made, "cache directory", path, 0700, true);
+    fd = owned_or_close(fd, made, "cache directory", path, 0700, true);
+    return fd < 0 ? -1 : on_tmpfs_or_close(fd, path);
 }
 
 int shared_open_object(int dir_fd, const char *name, const char *suffix, bool create)
