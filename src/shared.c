@@ -39,9 +39,14 @@ static uint64_t enabler_pages(void)
     return SHARED_ENABLER_BYTES / system_page();
 }
 
+static uint64_t enabler_length(void)
+{
+    return enabler_pages() * SHARED_MASK_WORDS * sizeof(uint64_t);
+}
+
 uint64_t shared_state_length(void)
 {
-    return enabler_offset() + enabler_pages();
+    return enabler_offset() + enabler_length();
 }
 
 /* ---------------------------------------------------------- locks */
@@ -110,78 +115,125 @@ void shared_set_writing(struct um_shared *s, bool on)
         __atomic_store_n(&s->hdr->writing[s->slot], on, __ATOMIC_SEQ_CST);
 }
 
-/* This process's name in enabler bytes: its slot + 1, or "several"
- * for the slots that do not fit below it. */
-static uint8_t enabler_name(const struct um_shared *s)
+/* The enabler words of system page p: one bit per slot. */
+static uint64_t *enabler_of(const struct um_shared *s, uint64_t p)
 {
-    return s->slot + 1 < SHARED_MANY ? (uint8_t)(s->slot + 1) : SHARED_MANY;
+    return &s->enabler[p * SHARED_MASK_WORDS];
 }
 
-/* Calls fn on the enabler byte of each system page of [off, off+len)
- * that the map covers. */
-static void for_each_enabler(struct um_shared *s, uint64_t off, uint64_t len,
-                             void (*fn)(uint8_t *e, uint8_t me))
+/* Widens this slot's record of the pages it ever named, which the next
+ * owner of the slot clears. */
+static void note_range(struct um_shared *s, uint64_t first, uint64_t end)
 {
-    uint64_t first = off >> s->page_shift, end = (off + len + system_page() - 1) >> s->page_shift;
+    uint64_t *lo = &s->hdr->named_lo[s->slot], *hi = &s->hdr->named_hi[s->slot];
+    uint64_t now = __atomic_load_n(lo, __ATOMIC_RELAXED);
+
+    while (first < now && !__atomic_compare_exchange_n(lo, &now, first, false, __ATOMIC_RELAXED,
+                                                       __ATOMIC_RELAXED))
+        ;
+    now = __atomic_load_n(hi, __ATOMIC_RELAXED);
+    while (end > now && !__atomic_compare_exchange_n(hi, &now, end, false, __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+        ;
+}
+
+/* Sets (or clears) slot's bit in the pages [first, end) the map covers. */
+static void set_bit_in(struct um_shared *s, int slot, uint64_t first, uint64_t end, bool on)
+{
+    uint64_t bit = (uint64_t)1 << (slot % 64);
 
     if (!s->enabler)
         return;
     if (end > s->enabler_pages)
         end = s->enabler_pages;
-    for (uint64_t p = first; p < end; p++)
-        fn(&s->enabler[p], enabler_name(s));
+    for (uint64_t p = first; p < end; p++) {
+        uint64_t *w = enabler_of(s, p) + slot / 64;
+
+        if (on && !(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+            __atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
+        else if (!on && (__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+            __atomic_fetch_and(w, ~bit, __ATOMIC_SEQ_CST);
+    }
 }
 
-static void name_writer(uint8_t *e, uint8_t me)
+static void pages_of(const struct um_shared *s, uint64_t off, uint64_t len, uint64_t *first,
+                     uint64_t *end)
 {
-    uint8_t now = __atomic_load_n(e, __ATOMIC_RELAXED);
-
-    while (now != me && now != SHARED_MANY &&
-           !__atomic_compare_exchange_n(e, &now, now == 0 ? me : SHARED_MANY, false,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-        ;
-}
-
-static void unname_writer(uint8_t *e, uint8_t me)
-{
-    uint8_t now = me;
-
-    if (me != SHARED_MANY)
-        __atomic_compare_exchange_n(e, &now, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    *first = off >> s->page_shift;
+    *end = (off + len + system_page() - 1) >> s->page_shift;
 }
 
 void shared_note_enabled(struct um_shared *s, uint64_t off, uint64_t len)
 {
-    for_each_enabler(s, off, len, name_writer);
+    uint64_t first, end;
+
+    pages_of(s, off, len, &first, &end);
+    note_range(s, first, end);
+    set_bit_in(s, s->slot, first, end, true);
 }
 
 void shared_note_protected(struct um_shared *s, uint64_t off, uint64_t len)
 {
-    for_each_enabler(s, off, len, unname_writer);
+    uint64_t first, end;
+
+    pages_of(s, off, len, &first, &end);
+    set_bit_in(s, s->slot, first, end, false);
+}
+
+/* A slot changes hands: its bits, wherever its last owner set them, go,
+ * so that they never stand for the new owner. */
+static void clear_slot_names(struct um_shared *s, int slot)
+{
+    uint64_t lo = s->hdr->named_lo[slot], hi = s->hdr->named_hi[slot];
+
+    if (lo < hi)
+        set_bit_in(s, slot, lo, hi, false);
+    s->hdr->named_lo[slot] = UINT64_MAX;
+    s->hdr->named_hi[slot] = 0;
+}
+
+/* A forked child may hold what its parent could write (if the kernel
+ * copied the page tables): its slot gets the parent's bits. */
+static void copy_slot_names(struct um_shared *s, int from, int to)
+{
+    uint64_t lo = s->hdr->named_lo[from], hi = s->hdr->named_hi[from];
+    uint64_t bit = (uint64_t)1 << (from % 64);
+
+    if (!s->enabler || lo >= hi)
+        return;
+    if (hi > s->enabler_pages)
+        hi = s->enabler_pages;
+    for (uint64_t p = lo; p < hi; p++)
+        if (__atomic_load_n(enabler_of(s, p) + from / 64, __ATOMIC_RELAXED) & bit)
+            __atomic_fetch_or(enabler_of(s, p) + to / 64, (uint64_t)1 << (to % 64),
+                              __ATOMIC_SEQ_CST);
+    s->hdr->named_lo[to] = lo;
+    s->hdr->named_hi[to] = hi;
 }
 
 void shared_writers_now(const struct um_shared *s, struct shared_writers *w)
 {
-    w->any = false;
+    memset(w, 0, sizeof(*w));
     for (int i = 0; i < SHARED_SLOTS; i++) {
-        w->slot[i] = __atomic_load_n(&s->hdr->writing[i], __ATOMIC_SEQ_CST) && other_live(s, i);
-        w->any |= w->slot[i];
+        if (__atomic_load_n(&s->hdr->writing[i], __ATOMIC_SEQ_CST) && other_live(s, i)) {
+            w->mask[i / 64] |= (uint64_t)1 << (i % 64);
+            w->any = true;
+        }
     }
 }
 
 bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uint64_t off)
 {
     uint64_t p = off >> s->page_shift;
-    uint8_t e;
 
     if (!w->any)
         return false;
     if (!s->enabler || p >= s->enabler_pages)
         return true;            /* not tracked per page: any writer keeps it */
-    e = __atomic_load_n(&s->enabler[p], __ATOMIC_SEQ_CST);
-    if (e == SHARED_MANY)
-        return true;
-    return e != 0 && w->slot[e - 1];
+    for (int i = 0; i < SHARED_MASK_WORDS; i++)
+        if (__atomic_load_n(enabler_of(s, p) + i, __ATOMIC_SEQ_CST) & w->mask[i])
+            return true;
+    return false;
 }
 
 bool shared_writeback_begin(struct um_shared *s)
@@ -203,6 +255,7 @@ static int lock_free_slot(struct um_shared *s, int fd, bool writing, pid_t pid)
     for (int i = 0; i < SHARED_SLOTS; i++) {
         if (!shared_lock_byte(fd, SHARED_LOCK_SLOT + i, true, false))
             continue;
+        clear_slot_names(s, i);
         __atomic_store_n(&s->hdr->writing[i], writing, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s->hdr->pid[i], (int32_t)pid, __ATOMIC_RELEASE);
         return i;
@@ -241,6 +294,7 @@ int shared_before_fork(struct um_shared *s)
         s->child_fd = -1;
         return -1;
     }
+    copy_slot_names(s, s->slot, s->child_slot);
     return 0;
 }
 
@@ -447,7 +501,7 @@ static void close_objects(struct um_shared *s)
     if (s->hdr)
         um_private_munmap(s->hdr, sizeof(*s->hdr));
     if (s->enabler)
-        um_private_munmap(s->enabler, s->enabler_pages);
+        um_private_munmap(s->enabler, enabler_length());
     s->enabler = NULL;
     if (s->pages_fd >= 0)
         close(s->pages_fd);
@@ -476,7 +530,7 @@ static int settle_objects(struct um_shared *s, int fd, const struct stat *st)
     if (h == MAP_FAILED)
         return -1;
     s->hdr = h;
-    h = um_private_mmap_at(enabler_pages(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+    h = um_private_mmap_at(enabler_length(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                            s->state_fd, (off_t)enabler_offset());
     if (h == MAP_FAILED)
         return -1;
@@ -553,7 +607,7 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
 int shared_attach_child(struct um_shared *s)
 {
     bool writing = __atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_SEQ_CST);
-    int fd, inherited = s->state_fd, rc;
+    int fd, inherited = s->state_fd, parent = s->slot, rc;
 
     /* The inherited descriptor is the parent's description, and so are
      * its locks: the child opens its own.  It keeps the inherited one
@@ -564,6 +618,8 @@ int shared_attach_child(struct um_shared *s)
     s->state_fd = fd;
     s->slot = -1;
     rc = take_slot(s, writing);
+    if (rc == 0)
+        copy_slot_names(s, parent, s->slot);
     close(inherited);
     return rc;
 }

@@ -36,14 +36,15 @@
 
 #define SHARED_SLOTS 256
 #define SHARED_MAGIC 0x75736d6170636163ULL   /* "usmapcac" */
-#define SHARED_VERSION 1
+#define SHARED_VERSION 2
 
 /* Where the dirty map starts in the state object; the enabler map
- * (one byte per system page of the first SHARED_ENABLER_BYTES of the
- * file: who let writes into the page) follows it. */
+ * follows it: for each system page of the first SHARED_ENABLER_BYTES of
+ * the file, one bit per slot, set while that process may write the page
+ * without a fault (32 bytes a page, taken only for pages written). */
 #define SHARED_DIRTY_OFFSET ((uint64_t)64 << 10)
-#define SHARED_ENABLER_BYTES ((uint64_t)64 << 30)
-#define SHARED_MANY 0xff            /* an enabler byte: several processes */
+#define SHARED_ENABLER_BYTES ((uint64_t)16 << 30)
+#define SHARED_MASK_WORDS (SHARED_SLOTS / 64)
 
 #define SHARED_LOCK_GATE 0
 #define SHARED_LOCK_WRITEBACK 1
@@ -64,6 +65,9 @@ struct shared_header {
     uint32_t pad;
     uint8_t writing[SHARED_SLOTS];  /* slot i may write pages without a fault */
     int32_t pid[SHARED_SLOTS];      /* who holds slot i (for listings) */
+    /* The pages [named_lo, named_hi) hold every enabler bit slot i set:
+     * what the slot's next owner clears. */
+    uint64_t named_lo[SHARED_SLOTS], named_hi[SHARED_SLOTS];
     char path[4096];                /* the file, as its first mapper named it */
 };
 
@@ -74,7 +78,7 @@ struct um_shared {
     int slot;
     int child_fd, child_slot;   /* fork: the child's slot, taken before */
     struct shared_header *hdr;
-    uint8_t *enabler;           /* mapped enabler map (NULL: none) */
+    uint64_t *enabler;          /* mapped enabler map (NULL: none) */
     uint64_t enabler_pages;
     unsigned page_shift;
     char name[64];              /* DEV-INO */
@@ -130,8 +134,8 @@ void shared_set_writing(struct um_shared *s, bool on);
 
 /*
  * Which process may write which page without a fault.  A first write let
- * into [off, off+len) names this process in the pages' enabler bytes
- * (or "several"); protecting them again takes the name off.  A write-back
+ * into [off, off+len) sets this process's bit in the pages' enabler
+ * words; protecting them again clears it.  A write-back
  * keeps a page dirty only if another live process with its writing flag
  * up may still write it (shared_keeps).
  */
@@ -142,7 +146,7 @@ void shared_note_protected(struct um_shared *s, uint64_t off, uint64_t len);
  * write-back, after its pages were taken. */
 struct shared_writers {
     bool any;
-    bool slot[SHARED_SLOTS];
+    uint64_t mask[SHARED_MASK_WORDS];
 };
 void shared_writers_now(const struct um_shared *s, struct shared_writers *w);
 
