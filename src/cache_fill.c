@@ -89,7 +89,10 @@ static int fill_run(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
     ssize_t got;
     long placed;
 
-    evict_reserve(c->pool, len);
+    if (!prefetch)
+        evict_reserve(c->pool, len);
+    else if (!evict_reserve_free(c->pool, len))
+        return 0;
     if (c->anonymous) {
         placed = um_engine->place_zero(c->window + off, len);
         count_placed(c, len, placed);

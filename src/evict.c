@@ -31,7 +31,7 @@
 #include "ranges.h"
 
 #define LRU_MAX_AGE 3
-#define KEEP_NEWEST 1
+#define KEEP_NEWEST_MAX 8
 
 /* Room for every page the budget holds, twice over, made up front: frames
  * are noted from fault handlers, the SIGBUS one included, where growing
@@ -184,19 +184,24 @@ static size_t choose_victims(struct um_pool *pool, uint64_t want, struct um_fram
                              size_t cap)
 {
     struct um_frames *f = &pool->frames;
-    uint64_t page = pool->cfg.page_size, chosen = 0;
+    uint64_t page = pool->cfg.page_size, chosen = 0, keep;
     size_t budget, n = 0;
 
+    keep = pool->cfg.memory_limit / page / 8;
+    keep = keep < 1 ? 1 : keep > KEEP_NEWEST_MAX ? KEEP_NEWEST_MAX : keep;
     pthread_mutex_lock(&f->lock);
     budget = 2 * f->count;
     while (n < cap && chosen < want && f->count && budget--) {
         struct um_frame fr = pop(f);
 
-        /* The page filled last stays: the access being served may need it
-         * at the same time as the one coming in (a system call copying
-         * from a buffer that spans two pages faults both in, then copies;
-         * evicting one for the other would have it fault for ever). */
-        if (fr.seq + KEEP_NEWEST >= f->next_seq) {
+        /* The pages filled last stay: the access being served may need
+         * them at the same time as the one coming in (a system call
+         * copying from a buffer that spans pages faults each in, then
+         * copies; evicting one for the other would have it fault for
+         * ever).  One fault can add two frames (a private page swapped in
+         * and the cache page under it), so up to KEEP_NEWEST_MAX stay,
+         * an eighth of the budget at most. */
+        if (fr.seq + keep >= f->next_seq) {
             push(f, fr);
             continue;
         }
@@ -329,6 +334,25 @@ void evict_reserve(struct um_pool *pool, uint64_t len)
     if (!reserved)
         stat_add_resident(c, len);
     stat_attribute(faulting);
+}
+
+bool evict_reserve_free(struct um_pool *pool, uint64_t len)
+{
+    struct um_counters *c = &pool->counters;
+    uint64_t limit = pool->cfg.memory_limit;
+    uint64_t now = __atomic_load_n(&c->resident, __ATOMIC_RELAXED);
+
+    if (!limit) {
+        stat_add_resident(c, len);
+        return true;
+    }
+    do
+        if (now + len > limit)
+            return false;
+    while (!__atomic_compare_exchange_n(&c->resident, &now, now + len, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
+    stat_add_resident(c, 0);    /* raise the peak */
+    return true;
 }
 
 void evict_unreserve(struct um_pool *pool, uint64_t len)

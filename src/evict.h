@@ -46,6 +46,13 @@ void frames_destroy(struct um_frames *f);
  */
 void evict_reserve(struct um_pool *pool, uint64_t len);
 
+/* evict_reserve() for a prefetch, which no one waits for: room the
+ * budget has free, or nothing (false).  Evicting for a speculation could
+ * take the very page a waiting fault was just given, over and over (a
+ * pwrite from a private mapping under a 256 KiB budget faulted for ever:
+ * each fault's read-ahead evicted its page). */
+bool evict_reserve_free(struct um_pool *pool, uint64_t len);
+
 /* Gives back reserved bytes that did not become resident. */
 void evict_unreserve(struct um_pool *pool, uint64_t len);
 
