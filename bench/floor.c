@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/linux_compat.h"     /* PAGEMAP_SCAN, newer than the headers */
+#include "../src/base/linux_compat.h"     /* PAGEMAP_SCAN, newer than the headers */
 #include "common.h"
 
 #define PAGE 4096u
