@@ -20,6 +20,7 @@
 #include "error.h"
 #include "shared.h"
 #include "shared_recover.h"
+#include "sparse.h"
 
 /* Bytes moved from the pages object to the file at a time. */
 #define COPY_CHUNK ((size_t)1 << 20)
@@ -263,8 +264,7 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t at)
     return 0;
 }
 
-/* Copies [lo, hi) from the pages object to the file.  Bytes past the
- * pages object's end read as nothing there: zeros, as its holes do. */
+/* Copies [lo, hi), all present in the pages object, to the file. */
 static int copy_range(int pages_fd, int fd, char *buf, uint64_t lo, uint64_t hi)
 {
     while (lo < hi) {
@@ -293,6 +293,23 @@ struct write_back {
     int err;
 };
 
+static void write_present(void *arg, uintptr_t lo, uintptr_t hi)
+{
+    struct write_back *w = arg;
+    int rc;
+
+    if (w->err)
+        return;
+    rc = copy_range(w->pages_fd, w->fd, w->buf, lo, hi);
+    if (rc < 0)
+        w->err = rc;
+    else
+        w->written += hi - lo;
+}
+
+/* Only what the pages object holds: a hole under a dirty page (made by
+ * MADV_REMOVE) would read as zeros, and zeros are not what was stored
+ * there; the library's own write-back skips holes too. */
 static void write_run(void *arg, uint64_t lo, uint64_t hi)
 {
     struct write_back *w = arg;
@@ -302,11 +319,9 @@ static void write_run(void *arg, uint64_t lo, uint64_t hi)
         hi = w->size;
     if (w->err || lo >= hi)
         return;
-    rc = copy_range(w->pages_fd, w->fd, w->buf, lo, hi);
-    if (rc < 0)
+    rc = sparse_for_each_data(w->pages_fd, lo, hi, write_present, w);
+    if (rc < 0 && !w->err)
         w->err = rc;
-    else
-        w->written += hi - lo;
 }
 
 /* The dirty and half-written pages of c, to the file open at fd, made
