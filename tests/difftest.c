@@ -1361,6 +1361,7 @@ struct cmd {
 struct answer {
     unsigned mapped; /* it maps the file */
     unsigned dirty;  /* it holds stores to a shared mapping not yet synced */
+    unsigned tail;   /* it wrote the file from past the end of a mapping */
 };
 
 struct worker {
@@ -1379,6 +1380,7 @@ static struct {
     const struct op *ops;
     struct worker w[MAXWORKERS];
     unsigned orphan;
+    unsigned tail;   /* files a worker wrote from past a mapping's end */
 } C;
 
 static int full_io(int fd, void *buf, size_t n, int wr)
@@ -1395,10 +1397,11 @@ static int full_io(int fd, void *buf, size_t n, int wr)
 
 static void answer(int fd)
 {
-    struct answer a = {0, 0};
+    struct answer a = {0, 0, 0};
     for (int f = 0; f < NFILES; f++) {
         if (file_has_slot(f, 0)) a.mapped |= 1u << f;
         if (file_has_slot(f, 1)) a.dirty |= 1u << f;
+        if (R.ftail[f]) a.tail |= 1u << f;
     }
     if (full_io(fd, &a, sizeof a, 1) != 0) _exit(0);
 }
@@ -1459,7 +1462,10 @@ static void spawn_worker(int w, int idx);
  * log how and put a fresh worker in its place. */
 static void wait_answer(int w, int idx)
 {
-    if (full_io(C.w[w].ans, &C.w[w].a, sizeof C.w[w].a, 0) == 0) return;
+    if (full_io(C.w[w].ans, &C.w[w].a, sizeof C.w[w].a, 0) == 0) {
+        C.tail |= C.w[w].a.tail;
+        return;
+    }
     reap(w, idx, 0);
     spawn_worker(w, idx);
 }
@@ -1644,6 +1650,10 @@ static void run_workers(const struct hr_ops *f, const char *dir, int logfd,
         if (C.w[w].pid > 0) reap(w, n, 1);
     }
     last_maps(n);
+    /* What a worker wrote from past a mapping's end is unspecified: the
+     * file's comparison says so, as in one process. */
+    for (int f = 0; f < NFILES; f++)
+        if (C.tail >> f & 1) R.ftail[f] = 1;
     if (open_files(dir) != 0) logf_(n, "harness: open: %s", strerror(errno));
     else log_files(n);
     log_cache_dir(n);
