@@ -527,7 +527,23 @@ static int64_t pmd_mapped_kb(void)
     return kb;
 }
 
-/* Allocated pages of the memfds this process has open, in KiB. */
+/* Whether an open file is usermap's page cache: a memfd, or a shared
+ * cache's pages object (DIR/DEV-INO.pages in the cache directory). */
+static bool is_cache(const char *target, size_t n)
+{
+    const char *dir = getenv("USERMAP_CACHE_DIR");
+    char prefix[128];
+
+    if (dir && *dir)
+        snprintf(prefix, sizeof(prefix), "%s/", dir);
+    else
+        snprintf(prefix, sizeof(prefix), "/dev/shm/usermap-%u/", (unsigned)geteuid());
+    return strncmp(target, "/memfd:", 7) == 0 ||
+           (strncmp(target, prefix, strlen(prefix)) == 0 && n > 6 &&
+            strcmp(target + n - 6, ".pages") == 0);
+}
+
+/* Allocated pages of usermap's caches this process has open, in KiB. */
 static int64_t memfd_kb(void)
 {
     DIR *dir = opendir("/proc/self/fd");
@@ -541,9 +557,11 @@ static int64_t memfd_kb(void)
         struct stat st;
         ssize_t n = readlinkat(dirfd(dir), e->d_name, target, sizeof(target) - 1);
 
-        /* fstatat follows the link to the memfd itself. */
-        if (n < 7 || strncmp(target, "/memfd:", 7) != 0 ||
-            fstatat(dirfd(dir), e->d_name, &st, 0) < 0)
+        /* fstatat follows the link to the file itself. */
+        if (n < 7)
+            continue;
+        target[n] = '\0';
+        if (!is_cache(target, (size_t)n) || fstatat(dirfd(dir), e->d_name, &st, 0) < 0)
             continue;
         kb += (int64_t)st.st_blocks / 2;      /* 512-byte blocks */
     }

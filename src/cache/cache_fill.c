@@ -165,15 +165,22 @@ static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
 /*
  * Holds a claimed run against other processes, so that one of them reads
  * it and the others find it present.  False: another process was filling
- * it; it is done now (or died), and the caller looks again.  An unclaimed
- * run (every claim slot was busy) is not locked: the locks of a process
- * are one owner, and unlocking it could release a claimed neighbour's.
+ * it; it is done now (or died), and the caller looks again.  *locked says
+ * whether to unlock after.  An unclaimed run (every claim slot was busy)
+ * is not locked: the locks of a process are one owner, and unlocking it
+ * could release a claimed neighbour's.  Nor is a run of a cache no other
+ * process has joined: the lock only spares a second read (installing is
+ * atomic), and costs two system calls a fill.
  */
-static bool lock_run(struct um_cache *c, int slot, uint64_t start, uint64_t end)
+static bool lock_run(struct um_cache *c, int slot, uint64_t start, uint64_t end, bool *locked)
 {
-    if (!c->is_shared || slot < 0 ||
-        shared_lock_pages(&c->shared, start, end - start, true, false))
+    *locked = false;
+    if (!c->is_shared || slot < 0 || !shared_maybe_others(&c->shared))
         return true;
+    if (shared_lock_pages(&c->shared, start, end - start, true, false)) {
+        *locked = true;
+        return true;
+    }
     if (shared_lock_pages(&c->shared, start, end - start, true, true))
         shared_unlock_pages(&c->shared, start, end - start);
     return false;
@@ -188,17 +195,17 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
     int filled = 0;
 
     while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
-        bool waited;
+        bool waited, locked = false;
         int slot = cache_claim(c, run_start, run_end, CLAIM_FILL, &waited), rc;
 
-        if (waited || !lock_run(c, slot, run_start, run_end)) {
+        if (waited || !lock_run(c, slot, run_start, run_end, &locked)) {
             /* someone else filled part of it: look again */
             cache_unclaim(c, slot);
             pos = run_start;
             continue;
         }
         rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via, write);
-        if (c->is_shared && slot >= 0)
+        if (locked)
             shared_unlock_pages(&c->shared, run_start, run_end - run_start);
         cache_unclaim(c, slot);
         if (rc < 0)

@@ -101,6 +101,14 @@ static bool other_live(const struct um_shared *s, int i)
            shared_slot_live(s->state_fd, i);
 }
 
+bool shared_maybe_others(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        if (i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_RELAXED) != 0)
+            return true;
+    return false;
+}
+
 bool shared_others_attached(const struct um_shared *s)
 {
     for (int i = 0; i < SHARED_SLOTS; i++)

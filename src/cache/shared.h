@@ -156,6 +156,10 @@ bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uin
 /* Whether another live process is attached. */
 bool shared_others_attached(const struct um_shared *s);
 
+/* Whether another process may be attached, from the header alone (no
+ * system call): a slot other than ours names a process, live or not. */
+bool shared_maybe_others(const struct um_shared *s);
+
 /* Page locks on the cache bytes [off, off+len).  exclusive or shared;
  * wait: block until granted.  true if held. */
 bool shared_lock_pages(const struct um_shared *s, uint64_t off, uint64_t len, bool exclusive,
