@@ -506,17 +506,21 @@ bool cache_page_referenced(struct um_cache *c, uint64_t off, uint64_t len, bool 
 int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
 {
     uint64_t end = off + len < cache_end(c) ? off + len : cache_end(c);
-    bool waited;
+    bool waited, locked = false, alone = false;
     int slot = cache_claim(c, off, end, CLAIM_TRY, &waited), rc;
 
     *freed = 0;
     if (slot < 0)
         return -EBUSY;
     /* Other processes: a fill or a first write of these pages is under
-     * way there; step aside. */
-    if (c->is_shared && !shared_lock_pages(&c->shared, off, end - off, true, false)) {
-        cache_unclaim(c, slot);
-        return -EBUSY;
+     * way there; step aside.  Alone, no lock is needed (shared.h). */
+    if (c->is_shared) {
+        alone = shared_evict_alone(&c->shared);
+        locked = !alone && shared_lock_pages(&c->shared, off, end - off, true, false);
+        if (!alone && !locked) {
+            cache_unclaim(c, slot);
+            return -EBUSY;
+        }
     }
     rc = cache_collect(c, off, end);
     if (rc == 0 && dirty_busy(&c->dirty, off, end))
@@ -525,8 +529,10 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
      * pages add to it meanwhile, and a difference could wrap. */
     if (rc == 0)
         rc = punch(c, off, end, freed);
-    if (c->is_shared)
+    if (locked)
         shared_unlock_pages(&c->shared, off, end - off);
+    if (alone)
+        shared_evict_done(&c->shared);
     cache_unclaim(c, slot);
     return rc;
 }

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -101,10 +102,34 @@ static bool other_live(const struct um_shared *s, int i)
            shared_slot_live(s->state_fd, i);
 }
 
+bool shared_evict_alone(struct um_shared *s)
+{
+    __atomic_fetch_add(&s->hdr->evicting[s->slot], 1, __ATOMIC_SEQ_CST);
+    if (!shared_maybe_others(s))
+        return true;
+    shared_evict_done(s);
+    return false;
+}
+
+void shared_evict_done(struct um_shared *s)
+{
+    __atomic_fetch_sub(&s->hdr->evicting[s->slot], 1, __ATOMIC_SEQ_CST);
+}
+
+/* A newcomer, its pid shown: evictions that began before it was seen
+ * end before it touches a page (a dead evicter's count is ignored). */
+static void wait_for_lone_evictions(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        while (i != s->slot && __atomic_load_n(&s->hdr->evicting[i], __ATOMIC_SEQ_CST) &&
+               shared_slot_live(s->state_fd, i))
+            sched_yield();
+}
+
 bool shared_maybe_others(const struct um_shared *s)
 {
     for (int i = 0; i < SHARED_SLOTS; i++)
-        if (i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_RELAXED) != 0)
+        if (i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_SEQ_CST) != 0)
             return true;
     return false;
 }
@@ -264,6 +289,7 @@ static int lock_free_slot(struct um_shared *s, int fd, bool writing, pid_t pid)
         if (!shared_lock_byte(fd, SHARED_LOCK_SLOT + i, true, false))
             continue;
         clear_slot_names(s, i);
+        __atomic_store_n(&s->hdr->evicting[i], 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s->hdr->writing[i], writing, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s->hdr->pid[i], (int32_t)pid, __ATOMIC_RELEASE);
         return i;
@@ -588,6 +614,7 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
             struct stat ss;
 
             *alone = !shared_others_attached(s);
+            wait_for_lone_evictions(s);
             fstat(s->state_fd, &ss);
             s->state_dev = ss.st_dev;
             s->state_ino = ss.st_ino;

@@ -36,7 +36,7 @@
 
 #define SHARED_SLOTS 256
 #define SHARED_MAGIC 0x75736d6170636163ULL   /* "usmapcac" */
-#define SHARED_VERSION 2
+#define SHARED_VERSION 3
 
 /* Where the dirty map starts in the state object; the enabler map
  * follows it: for each system page of the first SHARED_ENABLER_BYTES of
@@ -68,6 +68,9 @@ struct shared_header {
     /* The pages [named_lo, named_hi) hold every enabler bit slot i set:
      * what the slot's next owner clears. */
     uint64_t named_lo[SHARED_SLOTS], named_hi[SHARED_SLOTS];
+    /* Evictions slot i runs without page locks, while it is alone
+     * (shared_evict_alone); a newcomer waits for them to end. */
+    uint16_t evicting[SHARED_SLOTS];
     char path[4096];                /* the file, as its first mapper named it */
 };
 
@@ -165,6 +168,17 @@ bool shared_maybe_others(const struct um_shared *s);
 bool shared_lock_pages(const struct um_shared *s, uint64_t off, uint64_t len, bool exclusive,
                        bool wait);
 void shared_unlock_pages(const struct um_shared *s, uint64_t off, uint64_t len);
+
+/*
+ * An eviction that no other process can meet: true when this process is
+ * alone on the cache, and then a process that attaches meanwhile waits
+ * until shared_evict_done() before it touches a page, so the eviction
+ * needs no page lock (two system calls).  False: take the page lock.
+ * The pair is Dekker's: we raise our count, then look for others; a
+ * newcomer shows its pid, then looks at our count.
+ */
+bool shared_evict_alone(struct um_shared *s);
+void shared_evict_done(struct um_shared *s);
 
 /* Holds the file's write-back lock.  Returns true when the previous
  * holder died in the middle of a write-back: its pages in writeback
