@@ -304,9 +304,11 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
  */
 static void follow_file_change(struct um_cache *c, const struct stat *st)
 {
-    uint64_t now = um_store_stamp(st);
+    uint64_t now = um_store_stamp(st), was = __atomic_exchange_n(c->stamp, now, __ATOMIC_ACQ_REL);
 
-    if (__atomic_exchange_n(c->stamp, now, __ATOMIC_ACQ_REL) != now)
+    /* A stamp of 0: the objects were just made (or reset), and hold no
+     * page to drop. */
+    if (was != now && was != 0)
         cache_invalidate(c, 0, cache_end(c));
 }
 
