@@ -582,7 +582,7 @@ static int lost_trial(struct ctx *c, const char *file, int t, char *why, size_t 
     uint64_t v;
     if (make_file(file, PAGE) != 0 ||
         start_all(c, w, LOST_PROCS, "lost", file, seed_of(t, 0)) != 0) {
-        snprintf(why, n, "could not start: %s", c->o->bad);
+        snprintf(why, n, "could not start: %.400s", c->o->bad);
         return -1;
     }
     for (int i = 0; i < LOST_PROCS; i++)
