@@ -331,6 +331,12 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         if (follow_file_size(c, (uint64_t)st->st_size) < 0)
             return NULL;
         follow_file_change(c, st);
+        /* Mapped again with no other process left: what a process that
+         * died since left dirty reaches the file now, as at a first
+         * attach (new_file_cache). */
+        if (c->is_shared && !shared_others_attached(&c->shared) &&
+            dirty_any(&c->dirty, cache_dirty_end(c)))
+            c->recovering = true;
         c->refs++;
     } else {
         c = new_file_cache(pool, fd, st, needs_write);
