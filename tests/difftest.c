@@ -95,11 +95,13 @@
 /* The two (three) tables of functions                                 */
 
 /* The kernel's and usermap's are the harness's, hr_kernel_ops and
- * hr_usermap_ops (harness.h); their ftruncate is not used here (the ops
- * call the kernel's ftruncate on both sides). */
+ * hr_usermap_ops (harness.h): usermap's run does its file I/O with
+ * um_pread, um_pwrite and um_ftruncate, as a program built with the
+ * redirect header (or run under the interposer) does. */
 /* --self-check's second side: the kernel again, as a distinct table. */
 static const struct hr_ops kernel_self_fns = {"kernel (self-check)", mmap, munmap,
-                                           msync, mprotect, madvise, ftruncate};
+                                           msync, mprotect, madvise, ftruncate,
+                                           pread, pwrite};
 
 /* ================================================================== */
 /* Operations, as data                                                 */
@@ -1046,7 +1048,7 @@ static void do_file_op(int idx, const struct op *o)
     case K_PREAD:
         before_file_read(idx, o->file);
         R.ctx = file_has_slot(o->file, 1) ? 'c' : 0;
-        r = pread(fd, buf, o->len, o->off);
+        r = R.f->pread(fd, buf, o->len, o->off);
         if (r < 0) { log_ret(idx, r); return; }
         logf_(idx, "= %zd fnv %016" PRIx64 " %02x%02x", r, fnv(buf, (size_t)r),
               r > 0 ? buf[0] : 0, r > 1 ? buf[1] : 0);
@@ -1055,13 +1057,13 @@ static void do_file_op(int idx, const struct op *o)
         for (uint64_t i = 0; i < o->len; i++) buf[i] = (uint8_t)(o->seed + i * 3);
         if (!before_file_write(idx, o->file, (uint64_t)o->off, o->len, 0)) return;
         mark_file_write(o->file);
-        log_ret(idx, pwrite(fd, buf, o->len, o->off));
+        log_ret(idx, R.f->pwrite(fd, buf, o->len, o->off));
         after_file_write(idx, o->file);
         return;
     default:
         if (!before_file_write(idx, o->file, 0, o->len, 1)) return;
         mark_file_write(o->file);
-        log_ret(idx, ftruncate(fd, (off_t)o->len));
+        log_ret(idx, R.f->ftruncate(fd, (off_t)o->len));
         after_file_write(idx, o->file);
         return;
     }
@@ -1129,7 +1131,7 @@ static void do_sysio(int idx, const struct op *o)
         before_file_read(idx, o->file);
         R.ctx = file_has_slot(o->file, 1) || reads_own_file(o) ? 'c' : 0;
         mark_store(s, o->off, o->len);
-        r = pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
+        r = R.f->pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
         return;
     }
@@ -1147,7 +1149,7 @@ static void do_sysio(int idx, const struct op *o)
     if (R.ctx) R.ftail[o->file] = 1;
     else R.ctx = slot_ctx(s);
     mark_file_write(o->file);
-    r = pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
+    r = R.f->pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
     log_ret(idx, r);
     after_file_write(idx, o->file);
 }

@@ -37,11 +37,15 @@ struct hr_ops {
     int (*mprotect)(void *, size_t, int);
     int (*madvise)(void *, size_t, int);
     /* usermap's side calls um_ftruncate, as a program built with
-     * usermap_redirect.h does; pread/pwrite are the syscalls on both sides.
+     * usermap_redirect.h does.
      * harness.c built with -DCONFORMANCE_NO_UM_FTRUNCATE (a library older
      * than um_ftruncate, only to show that the integrity tests fail on old
      * code) puts the kernel's ftruncate there instead. */
     int (*ftruncate)(int, off_t);
+    /* File I/O: the system calls, and usermap's calls through its cache
+     * (the redirect header's and the interposer's). */
+    ssize_t (*pread)(int, void *, size_t, off_t);
+    ssize_t (*pwrite)(int, const void *, size_t, off_t);
 };
 
 /* mmap, munmap, msync, mprotect, madvise, ftruncate of the kernel ("kernel")
