@@ -958,8 +958,9 @@ static void do_access(int idx, const struct op *o)
     if (!p) return;
     char out[LINE - 64];
     struct slot *s = o->slot == SP_ARENA ? NULL : &R.s[o->slot];
-    if (s) R.ctx = slot_ctx(s);
-    if (s && !R.ctx) R.ctx = tail_ctx(s, o->off, o->len);
+    /* Past EOF is the more specific reason, as for a write from it. */
+    if (s) R.ctx = tail_ctx(s, o->off, o->len);
+    if (s && !R.ctx) R.ctx = slot_ctx(s);
     if (s && o->kind == K_STORE) mark_store(s, o->off, o->len);
     uint8_t val = (uint8_t)o->seed;
     if (g_test_diverge >= 0 && idx >= g_test_diverge && !g_diverged && R.f == R_second &&
@@ -1124,18 +1125,18 @@ static void do_sysio(int idx, const struct op *o)
     ssize_t r;
     errno = 0;
     if (o->kind == K_SYSREAD) {
-        if (reads_own_file(o)) {
-            if (!g_mixed) { logf_(idx, "skip: reads the file into its own mapping"); return; }
-            R.fstale[o->file] = 1; /* its mappings may now disagree */
-        }
+        /* The kernel copies the file into its page cache as it reads it
+         * (overlapping ranges smear), usermap through a buffer of its
+         * own; what the read sees of itself is not a contract. */
+        if (reads_own_file(o)) { logf_(idx, "skip: reads the file into its own mapping"); return; }
         before_file_read(idx, o->file);
-        R.ctx = file_has_slot(o->file, 1) || reads_own_file(o) ? 'c' : 0;
+        R.ctx = file_has_slot(o->file, 1) ? 'c' : 0;
         mark_store(s, o->off, o->len);
         r = R.f->pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
         return;
     }
-    if (reads_own_file(o) && !g_mixed) {
+    if (reads_own_file(o)) {
         /* The mirror case: the kernel's write reads its page cache as it
          * writes it (overlapping ranges smear), usermap's reads its
          * cache; what the write sees of itself is not a contract. */

@@ -105,23 +105,26 @@ int fileio_follow(struct file_io *io)
 }
 
 /* Whether [buf, buf+len) touches usermap's own mappings, whose faults a
- * held cache range could block: such a buffer goes through a copy. */
-static int touches(void *arg, const struct um_region *r)
+ * held cache range could block: such a buffer goes through a copy, which
+ * the kernel makes.  The kernel's accesses cannot fill the pages of an
+ * in-thread mapping (they fail EFAULT): those are filled here first. */
+static int touches(void *arg, const struct um_region *piece)
 {
-    (void)arg;
-    (void)r;
-    return 1;
+    *(bool *)arg = true;
+    if (region_in_thread(piece) && !piece->priv)
+        um_fault_populate(piece, piece->start, piece->end);
+    return 0;
 }
 
 static bool in_usermap(const void *buf, size_t len)
 {
     uintptr_t start = (uintptr_t)buf, end = start + len;
-    bool found;
+    bool found = false;
 
     if (!um_engine || len == 0)
         return false;
     um_lock_shared();
-    found = region_for_each_in(start, end < start ? UINTPTR_MAX : end, touches, NULL) != 0;
+    region_for_each_in(start, end < start ? UINTPTR_MAX : end, touches, &found);
     um_unlock();
     return found;
 }
@@ -218,6 +221,14 @@ static ssize_t write_chunk(struct um_cache *c, int fd, const char *buf, struct s
     if (st) {
         ssize_t got = copy_with_kernel(st, (char *)buf, len, false);
 
+        /* Not one byte readable: the system call itself answers, with
+         * its own side effects (a write at an offset past the end
+         * leaves the file that long, EFAULT or not).  It cannot wait on
+         * usermap: the buffer's first page is no page usermap serves. */
+        if (got == -EFAULT) {
+            got = pwrite(fd, buf, len, (off_t)off);
+            return got < 0 ? -errno : got;
+        }
         if (got <= 0)
             return got;
         len = (size_t)got;
@@ -281,16 +292,26 @@ ssize_t fileio_pwrite(int fd, const void *buf, size_t count, off_t offset, struc
     if (offset < 0)
         return fail_io(-EINVAL, "pwrite");
     offset = landing(fd, io, offset);
+    /* A write past the end makes the file longer.  Every mapping's end
+     * moves first, so that the write lands in whatever pages they fill
+     * meanwhile (and what was stored past the old end is cleared first,
+     * not after); a write that falls short moves it back. */
+    if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+        struct stat longer = io->st;
+
+        longer.st_size = offset + (off_t)count;
+        um_lock_exclusive();
+        cache_follow_file(&longer);
+        um_unlock();
+    }
     rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true);
-    if (rc < 0)
-        return fail_io(rc, "pwrite");
-    /* A write past the end makes the file longer: every mapping's end
-     * follows. */
-    if ((uint64_t)offset + (uint64_t)rc > (uint64_t)io->st.st_size && fstat(fd, &now) == 0) {
+    if (fstat(fd, &now) == 0 && now.st_size != io->st.st_size) {
         io->st = now;
         fileio_follow(io);
+    } else if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+        fileio_follow(io);
     }
-    return rc;
+    return rc < 0 ? fail_io(rc, "pwrite") : rc;
 }
 
 /* The uncached write found a cache that appeared meanwhile: another

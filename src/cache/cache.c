@@ -286,6 +286,17 @@ static int resize_claimed(struct um_cache *c, uint64_t size)
     bool cutting = size < old && c->is_shared;
     int rc = 0;
 
+    struct stat ps;
+    /* Growing the memfd first (another process sharing it may have done
+     * so already, and what it wrote since must stay): what mappings
+     * stored past the old end, in its page, reads as zeros from now on,
+     * as the kernel's filesystems make it (those that clear it at
+     * write-back: store.h). */
+    bool clear_tail = size > old && old % sys && !c->anonymous && c->store->clears_past_end &&
+                      fstat(c->memfd, &ps) == 0 && (uint64_t)ps.st_size <= old;
+
+    /* A page no write dirtied is read again, in case someone else wrote
+     * there. */
     if (size > old && old % sys)
         cache_invalidate_claimed(c, round_down(old, sys), round_up(old, sys));
     if (cutting)
@@ -297,6 +308,8 @@ static int resize_claimed(struct um_cache *c, uint64_t size)
         shared_unlock_pages(&c->shared, cut, to_end);
     if (rc < 0)
         return rc;
+    if (clear_tail)
+        cache_zero_present(c, old, round_up(old, sys));
     if (size < old)
         dirty_forget_from(&c->dirty, size, round_up(old, c->page_size));
     c->size = size;

@@ -86,6 +86,10 @@ static inline void cache_unclaim(struct um_cache *c, int slot)
 /* Takes [start, end) out of the memfd, dirty or not (cache_writeback.c). */
 int cache_punch(struct um_cache *c, uint64_t start, uint64_t end);
 
+/* Zeroes the bytes of [lo, hi) the memfd holds, leaving holes holes
+ * (cache_io.c); the caller holds the range. */
+void cache_zero_present(struct um_cache *c, uint64_t lo, uint64_t hi);
+
 /* cache_invalidate() by a caller that claimed [lo, hi) already. */
 int cache_invalidate_claimed(struct um_cache *c, uint64_t lo, uint64_t hi);
 

@@ -196,12 +196,17 @@ static void zero_present(void *arg, uintptr_t start, uintptr_t end)
     memset(((struct um_cache *)arg)->window + start, 0, end - start);
 }
 
-static void zero_part(struct um_cache *c, uint64_t lo, uint64_t hi, uint64_t stop)
+void cache_zero_present(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
-    if (hi > stop)
-        hi = stop;
+    if (hi > c->window_len)
+        hi = c->window_len;
     if (lo < hi)
         sparse_for_each_data(c->memfd, lo, hi, zero_present, c);
+}
+
+static void zero_part(struct um_cache *c, uint64_t lo, uint64_t hi, uint64_t stop)
+{
+    cache_zero_present(c, lo, hi < stop ? hi : stop);
 }
 
 int cache_file_zeroed(struct um_cache *c, int fd, uint64_t lo, uint64_t hi,
