@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,11 +32,23 @@
 #define UM_FTRUNCATE um_ftruncate
 #endif
 
-const struct hr_ops hr_kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
-                                     madvise, ftruncate, pread, pwrite};
-const struct hr_ops hr_usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                      um_mprotect, um_madvise, UM_FTRUNCATE,
-                                      um_pread, um_pwrite};
+/* glibc's copy_file_range takes loff_t, the same 64-bit type as off_t. */
+static ssize_t kernel_copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
+                                      size_t len, unsigned flags)
+{
+    return copy_file_range(in, (loff_t *)off_in, out, (loff_t *)off_out, len, flags);
+}
+
+const struct hr_ops hr_kernel_ops = {
+    "kernel", mmap, munmap, msync, mprotect, madvise, ftruncate,
+    pread, pwrite, read, write, readv, writev, preadv, pwritev,
+    fsync, fdatasync, sync_file_range, fallocate, truncate,
+    kernel_copy_file_range, sendfile, close};
+const struct hr_ops hr_usermap_ops = {
+    "usermap", um_mmap, um_munmap, um_msync, um_mprotect, um_madvise, UM_FTRUNCATE,
+    um_pread, um_pwrite, um_read, um_write, um_readv, um_writev, um_preadv, um_pwritev,
+    um_fsync, um_fdatasync, um_sync_file_range, um_fallocate, um_truncate,
+    um_copy_file_range, um_sendfile, um_close};
 
 /* ================================================================== */
 /* Outcomes                                                           */

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* ================================================================== */
 /* The two tables of operations                                       */
@@ -46,6 +47,20 @@ struct hr_ops {
      * (the redirect header's and the interposer's). */
     ssize_t (*pread)(int, void *, size_t, off_t);
     ssize_t (*pwrite)(int, const void *, size_t, off_t);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+    ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+    int (*fsync)(int);
+    int (*fdatasync)(int);
+    int (*sync_file_range)(int, off_t, off_t, unsigned int);
+    int (*fallocate)(int, int, off_t, off_t);
+    int (*truncate)(const char *, off_t);
+    ssize_t (*copy_file_range)(int, off_t *, int, off_t *, size_t, unsigned int);
+    ssize_t (*sendfile)(int, int, off_t *, size_t);
+    int (*close)(int);
 };
 
 /* mmap, munmap, msync, mprotect, madvise, ftruncate of the kernel ("kernel")

@@ -395,7 +395,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
          * died since left dirty reaches the file now, as at a first
          * attach (new_file_cache). */
         if (c->is_shared && !shared_others_attached(&c->shared) &&
-            dirty_any(&c->dirty, cache_dirty_end(c)))
+            shared_others_died(&c->shared) && dirty_any(&c->dirty, cache_dirty_end(c)))
             c->recovering = true;
         c->refs++;
     } else {

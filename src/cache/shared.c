@@ -143,6 +143,15 @@ bool shared_others_attached(const struct um_shared *s)
     return false;
 }
 
+bool shared_others_died(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        if (i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_ACQUIRE) != 0 &&
+            !shared_slot_live(s->state_fd, i))
+            return true;
+    return false;
+}
+
 void shared_set_writing(struct um_shared *s, bool on)
 {
     if (__atomic_load_n(&s->hdr->writing[s->slot], __ATOMIC_RELAXED) != on)

@@ -164,6 +164,10 @@ bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uin
 /* Whether another live process is attached. */
 bool shared_others_attached(const struct um_shared *s);
 
+/* Whether a slot still names a process that died attached (its dirty
+ * pages are for someone to recover). */
+bool shared_others_died(const struct um_shared *s);
+
 /* Whether another process may be attached, from the header alone (no
  * system call): a slot other than ours names a process, live or not. */
 bool shared_maybe_others(const struct um_shared *s);
