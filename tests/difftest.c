@@ -99,7 +99,7 @@
  * call the kernel's ftruncate on both sides). */
 /* --self-check's second side: the kernel again, as a distinct table. */
 static const struct hr_ops kernel_self_fns = {"kernel (self-check)", mmap, munmap,
-                                           msync, mprotect, madvise, ftruncate};
+                                           msync, mprotect, madvise, ftruncate, mremap};
 
 /* ================================================================== */
 /* Operations, as data                                                 */

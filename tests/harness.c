@@ -31,9 +31,9 @@
 #endif
 
 const struct hr_ops hr_kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
-                                     madvise, ftruncate};
+                                     madvise, ftruncate, mremap};
 const struct hr_ops hr_usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                      um_mprotect, um_madvise, UM_FTRUNCATE};
+                                      um_mprotect, um_madvise, UM_FTRUNCATE, um_mremap};
 
 /* ================================================================== */
 /* Outcomes                                                           */

@@ -42,9 +42,12 @@ struct hr_ops {
      * than um_ftruncate, only to show that the integrity tests fail on old
      * code) puts the kernel's ftruncate there instead. */
     int (*ftruncate)(int, off_t);
+    /* mremap(2) and um_mremap: new_address is read with MREMAP_FIXED or
+     * MREMAP_DONTUNMAP. */
+    void *(*mremap)(void *, size_t, size_t, int, ...);
 };
 
-/* mmap, munmap, msync, mprotect, madvise, ftruncate of the kernel ("kernel")
+/* mmap, munmap, msync, mprotect, madvise, ftruncate, mremap of the kernel ("kernel")
  * and of usermap ("usermap"). */
 extern const struct hr_ops hr_kernel_ops;
 extern const struct hr_ops hr_usermap_ops;
