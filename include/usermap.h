@@ -106,6 +106,22 @@ UM_API int um_madvise(void *addr, size_t length, int advice);
 UM_API int um_ftruncate(int fd, off_t length);
 
 /*
+ * um_mremap - grow, shrink or move a mapping, as mremap(2): the same
+ * flags (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP), the same
+ * results and errno.  new_address is read only with MREMAP_FIXED (the
+ * target) or MREMAP_DONTUNMAP (a hint, as the kernel takes it).  The
+ * pages a mapping holds keep their contents when it moves, those a
+ * private mapping wrote included; the part a file mapping gains is paged
+ * in from the file, and raises SIGBUS past its end.  Dirty pages of a
+ * range the call unmaps (a shrink's tail, MREMAP_FIXED's target) are
+ * written back first, as um_munmap() does.  A range usermap did not map
+ * is handed to the kernel's mremap.  usermap_redirect.h makes mremap()
+ * this call.
+ */
+UM_API void *um_mremap(void *old_address, size_t old_size, size_t new_size, int flags,
+                       ... /* void *new_address */);
+
+/*
  * File I/O that sees usermap's page cache, as the kernel's calls see its
  * own.  On a regular file that usermap caches (in this process, or in
  * another usermap process of the same user through the shared cache), a

@@ -40,15 +40,22 @@ static ssize_t kernel_copy_file_range(int in, off_t *off_in, int out, off_t *off
 }
 
 const struct hr_ops hr_kernel_ops = {
-    "kernel", mmap, munmap, msync, mprotect, madvise, ftruncate,
-    pread, pwrite, read, write, readv, writev, preadv, pwritev,
-    fsync, fdatasync, sync_file_range, fallocate, truncate,
-    kernel_copy_file_range, sendfile, close};
+    .name = "kernel", .mmap = mmap, .munmap = munmap, .msync = msync,
+    .mprotect = mprotect, .madvise = madvise, .ftruncate = ftruncate, .mremap = mremap,
+    .pread = pread, .pwrite = pwrite, .read = read, .write = write, .readv = readv,
+    .writev = writev, .preadv = preadv, .pwritev = pwritev, .fsync = fsync,
+    .fdatasync = fdatasync, .sync_file_range = sync_file_range, .fallocate = fallocate,
+    .truncate = truncate, .copy_file_range = kernel_copy_file_range,
+    .sendfile = sendfile, .close = close};
 const struct hr_ops hr_usermap_ops = {
-    "usermap", um_mmap, um_munmap, um_msync, um_mprotect, um_madvise, UM_FTRUNCATE,
-    um_pread, um_pwrite, um_read, um_write, um_readv, um_writev, um_preadv, um_pwritev,
-    um_fsync, um_fdatasync, um_sync_file_range, um_fallocate, um_truncate,
-    um_copy_file_range, um_sendfile, um_close};
+    .name = "usermap", .mmap = um_mmap, .munmap = um_munmap, .msync = um_msync,
+    .mprotect = um_mprotect, .madvise = um_madvise, .ftruncate = UM_FTRUNCATE,
+    .mremap = um_mremap, .pread = um_pread, .pwrite = um_pwrite, .read = um_read,
+    .write = um_write, .readv = um_readv, .writev = um_writev, .preadv = um_preadv,
+    .pwritev = um_pwritev, .fsync = um_fsync, .fdatasync = um_fdatasync,
+    .sync_file_range = um_sync_file_range, .fallocate = um_fallocate,
+    .truncate = um_truncate, .copy_file_range = um_copy_file_range,
+    .sendfile = um_sendfile, .close = um_close};
 
 /* ================================================================== */
 /* Outcomes                                                           */

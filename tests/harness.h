@@ -43,6 +43,9 @@ struct hr_ops {
      * than um_ftruncate, only to show that the integrity tests fail on old
      * code) puts the kernel's ftruncate there instead. */
     int (*ftruncate)(int, off_t);
+    /* mremap(2) and um_mremap: new_address is read with MREMAP_FIXED or
+     * MREMAP_DONTUNMAP. */
+    void *(*mremap)(void *, size_t, size_t, int, ...);
     /* File I/O: the system calls, and usermap's calls through its cache
      * (the redirect header's and the interposer's). */
     ssize_t (*pread)(int, void *, size_t, off_t);
@@ -63,8 +66,7 @@ struct hr_ops {
     int (*close)(int);
 };
 
-/* mmap, munmap, msync, mprotect, madvise, ftruncate of the kernel ("kernel")
- * and of usermap ("usermap"). */
+/* The calls of the kernel ("kernel") and of usermap ("usermap"). */
 extern const struct hr_ops hr_kernel_ops;
 extern const struct hr_ops hr_usermap_ops;
 
