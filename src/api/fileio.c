@@ -70,7 +70,7 @@ void fileio_join(int fd, struct file_io *io, bool write_back)
     write_back = write_back && fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
     if (pool && um_start()) {
         um_lock_exclusive();
-        io->cache = cache_for_file(pool, fd, &io->st, write_back);
+        io->cache = cache_join_file(pool, fd, &io->st, write_back);
         um_unlock();
         io->joined = io->cache != NULL;
     }

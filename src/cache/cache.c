@@ -385,12 +385,18 @@ int cache_follow_file(const struct stat *st)
     return 0;
 }
 
-struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
-                                bool needs_write)
+static struct um_cache *open_file_cache(struct um_pool *pool, int fd, const struct stat *st,
+                                        bool needs_write, bool borrow)
 {
     struct um_cache *c = find_file_cache(pool, st);
     bool created = false;
 
+    /* A cache a file call joined, taken up by a mapping: it keeps a
+     * descriptor of its own from now on. */
+    if (c && !borrow && um_store_file_keep(c->store, fd) < 0) {
+        um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
+        return NULL;
+    }
     if (c) {
         if (follow_file_size(c, (uint64_t)st->st_size) < 0)
             return NULL;
@@ -409,7 +415,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         created = true;
         c->dev = st->st_dev;
         c->ino = st->st_ino;
-        c->store = um_store_file_open(fd);
+        c->store = borrow ? um_store_file_borrow(fd) : um_store_file_open(fd);
         if (!c->store) {
             um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
             goto fail;
@@ -438,6 +444,18 @@ fail:
         errno = err;
     }
     return NULL;
+}
+
+struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
+                                bool needs_write)
+{
+    return open_file_cache(pool, fd, st, needs_write, false);
+}
+
+struct um_cache *cache_join_file(struct um_pool *pool, int fd, const struct stat *st,
+                                 bool write_back)
+{
+    return open_file_cache(pool, fd, st, write_back, !write_back);
 }
 
 struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len)

@@ -35,6 +35,12 @@ struct um_region;
 struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
                                 bool needs_write);
 
+/* cache_for_file() for one file call on fd (api/fileio.c): the store
+ * borrows fd rather than keep a duplicate, unless write_back (fsync),
+ * which may leave the cache holding pages it must write later. */
+struct um_cache *cache_join_file(struct um_pool *pool, int fd, const struct stat *st,
+                                 bool write_back);
+
 /* The file st describes has the size st gives now: every cache of it (in
  * any pool) follows, under the exclusive lock.  0 or -1 with errno. */
 int cache_follow_file(const struct stat *st);
