@@ -3251,11 +3251,10 @@ static void model_pwrite(struct m *m, size_t off, const uint8_t *buf, size_t n)
 /* A shared mapping M at offset 0 after its file changed size or bytes
  * under it (truncate, fallocate): it shows the file's model, zeros past
  * the end in the partial last page. */
-static void model_follow(struct t *t, struct m *m)
+static void model_follow(struct m *m)
 {
     for (size_t x = 0; x < m->len; x++)
         m->now[x] = x < m->fsize ? m->file[x] : 0;
-    (void)t;
 }
 
 /* The part of a mapping of LEN bytes (at file offset 0) that is inside
@@ -3447,7 +3446,7 @@ static void sc_io_pwrite_grows(struct t *t, intptr_t how)
     want_size(t, "file size", m.fd, end);
     want_access(t, "load of the last new byte", m.p, end - 1, READ, buf[n - 1]);
     model_resize(t, &m, end);
-    model_follow(t, &m);
+    model_follow(&m);
     model_pwrite(&m, off, buf, n);
     want_bytes(t, "mapping up to the old end", m.p, m.now, old);
     want_pread(t, "pread up to the old end", m.fd, 0, old, m.file, (long)old);
@@ -3688,7 +3687,7 @@ static void sc_io_truncate_two_maps(struct t *t, intptr_t arg)
     poke(&a, pg + 600);
     ret(t, "ftruncate to 1 page + 500", t->ops->ftruncate(a.fd, (off_t)pg + 500), "0");
     model_resize(t, &a, pg + 500);
-    model_follow(t, &a);
+    model_follow(&a);
     field(t, "first: byte past the end", "00", "%02x", a.p[pg + 600]);
     field(t, "second: byte past the end", "00", "%02x", b[600]);
     want_bytes(t, "first: pages 0-1", a.p, a.now, 2 * pg);
@@ -3701,7 +3700,7 @@ static void sc_io_truncate_two_maps(struct t *t, intptr_t arg)
     ret(t, "ftruncate other fd to 3 pages - 10", t->ops->ftruncate(fd2, 3 * (off_t)pg - 10),
         "0");
     model_resize(t, &a, 3 * pg - 10);
-    model_follow(t, &a);
+    model_follow(&a);
     want_bytes(t, "first: pages 0-2", a.p, a.now, 3 * pg);
     want_bytes(t, "second: pages 0-1", b, a.now + pg, 2 * pg);
     want_fault(t, "first: load page 3", a.p, 3 * pg + 3, READ, SIGBUS, BUS_ADRERR);
@@ -3712,7 +3711,7 @@ static void sc_io_truncate_two_maps(struct t *t, intptr_t arg)
     want_pread(t, "pread after growing", a.fd, 0, 4 * pg, a.file, (long)(3 * pg - 10));
     ret(t, "truncate path to 2 pages", t->ops->truncate(a.path, 2 * (off_t)pg), "0");
     model_resize(t, &a, 2 * pg);
-    model_follow(t, &a);
+    model_follow(&a);
     want_fault(t, "first: load page 2 after truncate", a.p, 2 * pg + 9, READ, SIGBUS,
                BUS_ADRERR);
     want_fault(t, "second: load its page 1 after truncate", b, pg + 9, READ, SIGBUS,
@@ -3798,7 +3797,7 @@ static void sc_io_fallocate(struct t *t, intptr_t mode)
         default:
             break;
         }
-        model_follow(t, &m);
+        model_follow(&m);
     }
     want_size(t, "file size", m.fd, m.fsize);
     size_t rd = readable(t, m.fsize, m.len);
@@ -3813,8 +3812,10 @@ static void sc_io_fallocate(struct t *t, intptr_t mode)
 
 enum { SY_FSYNC, SY_FDATASYNC, SY_RANGE_ALL, SY_RANGE_PART };
 
-/* Child of sc_io_sync: the file's bytes as the kernel's pread reads them
- * (the child maps nothing), their hash or -errno. */
+/* Child of sc_io_sync and sc_io_other_process, which maps nothing: the
+ * hash of the file's bytes [off, off+len) as pread reads them (the
+ * kernel's, or the call under test's when OPS is set), a short count, or
+ * -errno. */
 struct read_args {
     const struct hr_ops *ops; /* NULL: the kernel's pread */
     const char *path;
@@ -3952,7 +3953,7 @@ static void sc_io_copy_file_range(struct t *t, intptr_t how)
     want_size(t, "destination size", d.fd, d.fsize);
     want_pread(t, "destination (pread)", d.fd, 0, 4 * pg, d.file, (long)d.fsize);
     if (how == CF_TO_MAPPED) {
-        model_follow(t, &d);
+        model_follow(&d);
         want_bytes(t, "destination mapping", d.p, d.now, readable(t, d.fsize, d.len));
         unmap(t, d.p, d.len);
     }
@@ -4065,7 +4066,7 @@ static void sc_io_sendfile(struct t *t, intptr_t how)
               (long long)lseek(d.fd, 0, SEEK_CUR));
         want_pread(t, "destination (pread)", d.fd, 0, 4 * pg, d.file, (long)d.fsize);
         if (how == SF_MAPPED) {
-            model_follow(t, &d);
+            model_follow(&d);
             want_bytes(t, "destination mapping", d.p, d.now, readable(t, d.fsize, d.len));
             unmap(t, d.p, d.len);
         }
