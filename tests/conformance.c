@@ -3723,6 +3723,40 @@ static void sc_io_truncate_two_maps(struct t *t, intptr_t arg)
     check_file(t, "file after munmap", &a);
 }
 
+enum { TG_FTRUNCATE, TG_TRUNCATE, TG_FALLOCATE };
+
+/* A file of 1 page + 100 mapped shared 3 pages, a store past its end in
+ * the partial page (page 1 + 200), grown to 2 pages + 100 by ftruncate,
+ * truncate(path) or fallocate: what the mapping and the file then hold
+ * in the old page past the old end is recorded (the kernel's filesystem
+ * decides), the rest is stated: zeros up to the new end, no SIGBUS. */
+static void sc_io_grow_tail(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg, old = pg + 100, size = 2 * pg + 100;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = old, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    poke(&m, old - 1);
+    m.p[pg + 200] = 0x77;
+    if (how == TG_FTRUNCATE)
+        ret(t, "ftruncate", t->ops->ftruncate(m.fd, (off_t)size), "0");
+    else if (how == TG_TRUNCATE)
+        ret(t, "truncate", t->ops->truncate(m.path, (off_t)size), "0");
+    else
+        ret(t, "fallocate", t->ops->fallocate(m.fd, 0, 0, (off_t)size), "0");
+    want_size(t, "file size", m.fd, size);
+    model_resize(t, &m, size);
+    model_follow(&m);
+    field(t, "stored byte past the old end", NULL, "%02x", m.p[pg + 200]);
+    want_bytes(t, "mapping up to the old end", m.p, m.now, old);
+    want_bytes(t, "mapping from page 2", m.p + 2 * pg, m.now + 2 * pg, pg);
+    want_pread(t, "pread from page 2", m.fd, 2 * (off_t)pg, pg, m.file + 2 * pg, 100);
+    unmap(t, m.p, m.len);
+    want_file(t, "file up to the old end", m.fd, 0, old, m.file);
+    field_file_bytes(t, "file past the old end in its page", m.fd, (off_t)old,
+                     2 * pg - old);
+}
+
 enum { FA_PUNCH, FA_PUNCH_PARTIAL, FA_ZERO, FA_ZERO_GROW, FA_COLLAPSE, FA_INSERT,
        FA_GROW, FA_KEEP_SIZE };
 
@@ -4604,6 +4638,9 @@ static const struct scenario scenarios[] = {
     S("io_pwrite_shared_private_second", sc_io_pwrite_views, 0),
     S("io_pwrite_past_eof_over_tail", sc_io_pwrite_grows, GROW_OVER),
     S("io_pwrite_past_eof_hole", sc_io_pwrite_grows, GROW_HOLE),
+    S("io_ftruncate_grow_old_tail", sc_io_grow_tail, TG_FTRUNCATE),
+    S("io_truncate_grow_old_tail", sc_io_grow_tail, TG_TRUNCATE),
+    S("io_fallocate_grow_old_tail", sc_io_grow_tail, TG_FALLOCATE),
     S("io_write_o_append", sc_io_append, 0),
     S("io_writev_pwritev", sc_io_writev, 0),
     S("io_buffer_same_file", sc_io_buffer, BUF_SAME),
