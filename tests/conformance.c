@@ -4636,8 +4636,12 @@ static const struct scenario scenarios[] = {
     S("io_read_readv_offset", sc_io_read_offset, 0),
     S("io_preadv_buffers", sc_io_preadv, 0),
     S("io_pwrite_shared_private_second", sc_io_pwrite_views, 0),
+    /* Fail on c9c7b64 (src/cache/cache.c cache_resize): um_pwrite past EOF
+     * clears the old page's whole tail, the kernel only [old end, write). */
+    S("io_pwrite_past_eof_short", sc_io_pwrite_grows, GROW_SHORT),
     S("io_pwrite_past_eof_over_tail", sc_io_pwrite_grows, GROW_OVER),
     S("io_pwrite_past_eof_hole", sc_io_pwrite_grows, GROW_HOLE),
+    S("io_pwrite_past_eof_gap_same_page", sc_io_pwrite_grows, GROW_GAP),
     S("io_ftruncate_grow_old_tail", sc_io_grow_tail, TG_FTRUNCATE),
     S("io_truncate_grow_old_tail", sc_io_grow_tail, TG_TRUNCATE),
     S("io_fallocate_grow_old_tail", sc_io_grow_tail, TG_FALLOCATE),
