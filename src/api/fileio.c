@@ -301,7 +301,7 @@ ssize_t fileio_pwrite(int fd, const void *buf, size_t count, off_t offset, struc
 
         longer.st_size = offset + (off_t)count;
         um_lock_exclusive();
-        cache_follow_file(&longer);
+        cache_follow_write(&longer, (uint64_t)offset);
         um_unlock();
     }
     rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true);
@@ -487,37 +487,64 @@ UM_API ssize_t um_writev(int fd, const struct iovec *iov, int iovcnt)
     return vector_at_offset(fd, iov, iovcnt, true);
 }
 
-UM_API int um_ftruncate(int fd, off_t length)
+/* A size change through fd: the cache is found (or joined) before the
+ * change, so that it grows from the size it had, clearing what mappings
+ * stored past the old end as the kernel does, and every mapping's end
+ * moves after it. */
+static int resize_through(int fd, int (*change)(const void *arg), const void *arg,
+                          const char *call)
 {
     struct file_io io;
-    int rc;
+    int rc = 0;
 
-    if (ftruncate(fd, length) < 0)
-        return um_fail(errno, "ftruncate: %s", strerror(errno));
     fileio_open(fd, &io);
-    rc = io.cache ? fileio_follow(&io) : 0;
+    if (change(arg) < 0) {
+        rc = um_fail(errno, "%s: %s", call, strerror(errno));
+    } else if (io.cache && fstat(fd, &io.st) == 0) {
+        rc = fileio_follow(&io);
+    }
     fileio_close(&io);
     return rc;
 }
 
+struct new_size {
+    int fd;
+    const char *path;
+    off_t length;
+};
+
+static int ftruncate_to(const void *arg)
+{
+    const struct new_size *n = arg;
+
+    return ftruncate(n->fd, n->length);
+}
+
+static int truncate_to(const void *arg)
+{
+    const struct new_size *n = arg;
+
+    return truncate(n->path, n->length);
+}
+
+UM_API int um_ftruncate(int fd, off_t length)
+{
+    struct new_size n = { .fd = fd, .length = length };
+
+    return resize_through(fd, ftruncate_to, &n, "ftruncate");
+}
+
 UM_API int um_truncate(const char *path, off_t length)
 {
-    int fd, rc;
-
-    if (truncate(path, length) < 0)
-        return um_fail(errno, "truncate %s: %s", path, strerror(errno));
     /* The file's identity, to find its caches: an O_PATH descriptor
      * reads nothing and, closed, drops no record lock. */
-    fd = open(path, O_PATH | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    {
-        struct file_io io;
+    struct new_size n = { .path = path, .length = length };
+    int fd = open(path, O_PATH | O_CLOEXEC), rc;
 
-        fileio_open(fd, &io);
-        rc = io.cache ? fileio_follow(&io) : 0;
-        fileio_close(&io);
-    }
+    if (fd < 0)
+        return truncate(path, length) == 0 ? 0
+                                           : um_fail(errno, "truncate %s: %s", path, strerror(errno));
+    rc = resize_through(fd, truncate_to, &n, "truncate");
     close(fd);
     return rc;
 }

@@ -35,6 +35,12 @@ struct um_region;
 struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
                                 bool needs_write);
 
+/* cache_follow_file() for a write at write_at that makes the file st
+ * describes longer: of what mappings stored past the old end, in its
+ * page, only the bytes before the write read as zeros (the kernel's
+ * write clears the gap it leaves, not what lies past its own end). */
+int cache_follow_write(const struct stat *st, uint64_t write_at);
+
 /* cache_for_file() for one file call on fd (api/fileio.c): the store
  * borrows fd rather than keep a duplicate, unless write_back (fsync),
  * which may leave the cache holding pages it must write later. */
