@@ -30,7 +30,7 @@
 
 /* Bytes moved per hold of the cache: long enough for few system calls,
  * short enough that faults waiting on the range do not wait long. */
-#define IO_CHUNK ((size_t)1 << 20)
+#define IO_CHUNK CACHE_IO_MAX
 
 int fileio_open(int fd, struct file_io *io)
 {
@@ -206,9 +206,9 @@ static ssize_t copy_with_kernel(struct staging *st, void *caller, size_t len, bo
 /* One chunk through the cache; a buffer in usermap's mappings goes
  * through the staging one. */
 static ssize_t read_chunk(struct um_cache *c, int fd, char *buf, struct staging *st, size_t len,
-                          uint64_t off)
+                          uint64_t off, uint64_t file_size)
 {
-    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off);
+    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off, file_size);
 
     if (got > 0 && st)
         got = copy_with_kernel(st, buf, (size_t)got, true);
@@ -240,7 +240,7 @@ static ssize_t write_chunk(struct um_cache *c, int fd, const char *buf, struct s
  * chunk at a time; stops at a short transfer.  Bytes done, or -errno
  * when nothing was. */
 static ssize_t transfer(struct um_cache *c, int fd, char *buf, size_t len, uint64_t off,
-                        bool write)
+                        bool write, uint64_t file_size)
 {
     struct staging *st = NULL;
     size_t done = 0;
@@ -250,7 +250,7 @@ static ssize_t transfer(struct um_cache *c, int fd, char *buf, size_t len, uint6
     while (done < len) {
         size_t n = len - done < IO_CHUNK ? len - done : IO_CHUNK;
         ssize_t rc = write ? write_chunk(c, fd, buf + done, st, n, off + done)
-                           : read_chunk(c, fd, buf + done, st, n, off + done);
+                           : read_chunk(c, fd, buf + done, st, n, off + done, file_size);
 
         if (rc < 0)
             return done ? (ssize_t)done : rc;
@@ -278,7 +278,7 @@ ssize_t fileio_pread(int fd, void *buf, size_t count, off_t offset, struct file_
         return pread(fd, buf, count, offset);
     if (offset < 0)
         return fail_io(-EINVAL, "pread");
-    rc = transfer(io->cache, fd, buf, count, (uint64_t)offset, false);
+    rc = transfer(io->cache, fd, buf, count, (uint64_t)offset, false, (uint64_t)io->st.st_size);
     return rc < 0 ? fail_io(rc, "pread") : rc;
 }
 
@@ -304,11 +304,11 @@ ssize_t fileio_pwrite(int fd, const void *buf, size_t count, off_t offset, struc
         cache_follow_write(&longer, (uint64_t)offset);
         um_unlock();
     }
-    rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true);
-    if (fstat(fd, &now) == 0 && now.st_size != io->st.st_size) {
-        io->st = now;
-        fileio_follow(io);
-    } else if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+    rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true, 0);
+    /* Within the file, the size cannot have changed through this write. */
+    if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+        if (fstat(fd, &now) == 0)
+            io->st = now;
         fileio_follow(io);
     }
     return rc < 0 ? fail_io(rc, "pwrite") : rc;

@@ -69,9 +69,13 @@ int cache_follow_memfd(struct um_cache *c);
  * referenced, buf never a usermap mapping (the copy would fault while
  * the range is held).  cache_pread: the file's bytes, with the cache's
  * copies over them.  cache_pwrite: to the file and the cached copies at
- * once.  Bytes done, or -errno.
+ * once.  Bytes done, or -errno.  At most CACHE_IO_MAX bytes a call;
+ * file_size: the file's size as the caller last saw it (a read wholly
+ * below it and wholly in memory is served from the cache alone).
  */
-ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off);
+#define CACHE_IO_MAX ((size_t)1 << 20)
+ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off,
+                    uint64_t file_size);
 ssize_t cache_pwrite(struct um_cache *c, int fd, const void *buf, size_t len, uint64_t off);
 
 /* change(arg) turns [lo, hi) of the file to zeros (fallocate's punch or
