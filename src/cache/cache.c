@@ -314,9 +314,13 @@ static int resize_claimed(struct um_cache *c, uint64_t size, uint64_t clear_to)
     if (size < (old > was ? old : was))
         dirty_forget_from(&c->dirty, size, round_up(old > was ? old : was, c->page_size));
     c->size = size;
+    /* A file that grows a page at a time (LMDB's pwrite past the end)
+     * would move the window at every write: it at least doubles. */
     if (round_up(size, sys) > c->window_len) {
+        uint64_t len = round_up(size, sys), twice = 2 * (uint64_t)c->window_len;
+
         unmap_window(c);
-        if (map_window(c, round_up(size, sys)) < 0)
+        if (map_window(c, len > twice ? len : twice) < 0)
             return -1;
     }
     return 0;
