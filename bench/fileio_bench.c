@@ -136,19 +136,6 @@ static double reads(const struct contender *c, bool mapped)
     return (double)ops / ((double)t0 / 1e9);
 }
 
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), compare);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void run_workload(const char *name, const char *unit, int w)
 {
     double got[2][64], med[2];
@@ -161,7 +148,7 @@ static void run_workload(const char *name, const char *unit, int w)
         }
     }
     for (int c = 0; c < 2; c++)
-        med[c] = median(got[c], runs);
+        med[c] = bench_median(got[c], runs);
     printf("%-4s median kernel %12.0f  usermap %12.0f %s  usermap/kernel %.2fx\n", name, med[0],
            med[1], unit, med[1] / med[0]);
 }
