@@ -106,6 +106,61 @@ UM_API int um_madvise(void *addr, size_t length, int advice);
 UM_API int um_ftruncate(int fd, off_t length);
 
 /*
+ * um_mremap - grow, shrink or move a mapping, as mremap(2): the same
+ * flags (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP), the same
+ * results and errno.  new_address is read only with MREMAP_FIXED (the
+ * target) or MREMAP_DONTUNMAP (a hint, as the kernel takes it).  The
+ * pages a mapping holds keep their contents when it moves, those a
+ * private mapping wrote included; the part a file mapping gains is paged
+ * in from the file, and raises SIGBUS past its end.  Dirty pages of a
+ * range the call unmaps (a shrink's tail, MREMAP_FIXED's target) are
+ * written back first, as um_munmap() does.  A range usermap did not map
+ * is handed to the kernel's mremap.  usermap_redirect.h makes mremap()
+ * this call.
+ */
+UM_API void *um_mremap(void *old_address, size_t old_size, size_t new_size, int flags,
+                       ... /* void *new_address */);
+
+/*
+ * File I/O that sees usermap's page cache, as the kernel's calls see its
+ * own.  On a regular file that usermap caches (in this process, or in
+ * another usermap process of the same user through the shared cache), a
+ * read returns the cached bytes, stores not yet written back included; a
+ * write updates the cached pages and the file together; a size change
+ * moves the end of every mapping of the file.  On any other descriptor
+ * each is the system call itself.  A buffer inside a usermap mapping is
+ * filled first, whatever the fault mode.  Arguments, results and errno
+ * are those of the system call of the same name.
+ */
+UM_API ssize_t um_read(int fd, void *buf, size_t count);
+UM_API ssize_t um_write(int fd, const void *buf, size_t count);
+UM_API ssize_t um_pread(int fd, void *buf, size_t count, off_t offset);
+UM_API ssize_t um_pwrite(int fd, const void *buf, size_t count, off_t offset);
+struct iovec;
+UM_API ssize_t um_readv(int fd, const struct iovec *iov, int iovcnt);
+UM_API ssize_t um_writev(int fd, const struct iovec *iov, int iovcnt);
+UM_API ssize_t um_preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+UM_API ssize_t um_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset);
+/* Writes back every page of the file dirtied through a mapping, then
+ * fsync(2) / fdatasync(2) / sync_file_range(2). */
+UM_API int um_fsync(int fd);
+UM_API int um_fdatasync(int fd);
+UM_API int um_sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int flags);
+/* fallocate(2); a mode that changes the file's bytes or size (punching
+ * a hole, collapsing, zeroing, growing) is seen by the mappings. */
+UM_API int um_fallocate(int fd, int mode, off_t offset, off_t len);
+UM_API int um_truncate(const char *path, off_t length);
+/* Copies through the cache when either file is cached. */
+UM_API ssize_t um_copy_file_range(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
+                                  size_t len, unsigned int flags);
+UM_API ssize_t um_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+/* close(2).  usermap keeps its own descriptor of a mapped file, and
+ * closing any descriptor of a file drops the process's fcntl(2) record
+ * locks on it; um_close keeps usermap's descriptors from being the ones
+ * that drop a lock the program still holds. */
+UM_API int um_close(int fd);
+
+/*
  * um_error_message - why the last failing usermap call on this thread
  * failed, as one sentence (for example "fd 3 is open write-only; a mapping
  * needs read access").  Never NULL; "" when no call has failed yet.  The

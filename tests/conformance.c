@@ -1808,6 +1808,391 @@ static void sc_syscall_forbidden(struct t *t, intptr_t k)
 }
 
 /* ================================================================== */
+/* Scenarios: mremap                                                   */
+
+/* Whether a range a scenario unmapped stays unmapped (not under
+ * AddressSanitizer, whose runtime maps its own memory there: see S_HOLE);
+ * where it may not, the checks of what is left there are skipped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HOLES_STAY_FREE 0
+#else
+#define HOLES_STAY_FREE 1
+#endif
+
+/* mremap through the table under test, recorded as KEY: "in place", "at
+ * target", "moved" or "-1 ERRNO" (WANT as for field).  Returns the new
+ * address, or NULL. */
+static uint8_t *want_remap(struct t *t, const char *key, const char *want, void *p,
+                           size_t old_len, size_t new_len, int flags, void *target)
+{
+    void *q = t->ops->mremap(p, old_len, new_len, flags, target);
+    int e = errno;
+    if (q == MAP_FAILED)
+        field(t, key, want, "-1 %s", errname(e));
+    else
+        field(t, key, want, "%s", q == p ? "in place"
+                                  : (flags & MREMAP_FIXED) && q == target ? "at target"
+                                                                          : "moved");
+    errno = e;
+    return q == MAP_FAILED ? NULL : q;
+}
+
+/* A remap that must succeed as WANT says; otherwise the scenario stops. */
+static uint8_t *must_remap(struct t *t, const char *key, const char *want, void *p,
+                           size_t old_len, size_t new_len, int flags, void *target)
+{
+    uint8_t *q = want_remap(t, key, want, p, old_len, new_len, flags, target);
+    if (!q)
+        stop(t);
+    return q;
+}
+
+/* The model of M remapped to P with NEW_LEN bytes: what it kept, then the
+ * file's bytes (zeros past its end, or for anonymous memory) in the part
+ * it gained. */
+static void model_remap(struct t *t, struct m *m, uint8_t *p, size_t new_len)
+{
+    uint8_t *now = alloc(t, new_len);
+    size_t keep = m->len < new_len ? m->len : new_len;
+    memcpy(now, m->now, keep);
+    for (size_t i = keep; m->file && i < new_len && (size_t)m->off + i < m->fsize; i++)
+        now[i] = m->file[m->off + i];
+    m->now = now;
+    m->p = p;
+    m->len = new_len;
+}
+
+/* A page with no access right after P + LEN, so that P cannot grow in
+ * place (there may be a mapping there already: that blocks as well).
+ * Returns it, or NULL. */
+static void *block_after(uint8_t *p, size_t len, size_t pg)
+{
+    void *b = mmap(p + len, pg, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    return b == MAP_FAILED ? NULL : b;
+}
+
+/* The mapping's bytes; for anonymous shared memory, which the kernel
+ * sized at mmap, the pages a growth added raise SIGBUS. */
+static void check_remapped(struct t *t, const char *key, struct m *m, intptr_t k,
+                           size_t first_len)
+{
+    if (k != K_ANON_SHARED || m->len <= first_len) {
+        check_mapping(t, key, m);
+        return;
+    }
+    want_bytes(t, key, m->p, m->now, first_len);
+    want_fault(t, "page the growth added", m->p, first_len + 5, READ, SIGBUS, BUS_ADRERR);
+    m->len = first_len;
+}
+
+/* A mapping that ends where a free range begins grows in place, without
+ * MREMAP_MAYMOVE; what it holds stays, the rest comes from the file. */
+static void sc_mremap_grow_in_place(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    uint8_t *r = reserve(t, 1, 8);
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 2 * pg, .prot = RW,
+                            .flags = kind_flags(k) | MAP_FIXED, .addr = r});
+    munmap(r + 2 * pg, 6 * pg);
+    poke(&m, 1);
+    poke(&m, pg + 2);
+    uint8_t *q = must_remap(t, "mremap 2 -> 4 pages", "in place", m.p, 2 * pg, 4 * pg, 0, NULL);
+    model_remap(t, &m, q, 4 * pg);
+    check_remapped(t, "bytes after growing", &m, k, 2 * pg);
+    if (m.len == 4 * pg) {
+        poke(&m, 3 * pg + 3);
+        check_mapping(t, "bytes after a write to the new part", &m);
+    }
+    unmap(t, m.p, 4 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+/* A mapping that cannot grow where it is: ENOMEM without MREMAP_MAYMOVE,
+ * moved with it, the pages it held (written private ones included) at
+ * the new address and nothing left at the old one. */
+static void sc_mremap_grow_moves(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 2 * pg, .prot = RW,
+                            .flags = kind_flags(k)});
+    void *blocker = block_after(m.p, 2 * pg, pg);
+    poke(&m, 1);
+    poke(&m, pg + 2);
+    want_remap(t, "grow without MREMAP_MAYMOVE", E(ENOMEM), m.p, 2 * pg, 4 * pg, 0, NULL);
+    check_mapping(t, "bytes after the refusal", &m);
+    uint8_t *old = m.p;
+    uint8_t *q = must_remap(t, "grow with MREMAP_MAYMOVE", "moved", m.p, 2 * pg, 4 * pg,
+                            MREMAP_MAYMOVE, NULL);
+    model_remap(t, &m, q, 4 * pg);
+    check_remapped(t, "bytes at the new address", &m, k, 2 * pg);
+    if (HOLES_STAY_FREE)
+        want_fault(t, "old address", old, 5, READ, SIGSEGV, SEGV_MAPERR);
+    poke(&m, 3);
+    check_mapping(t, "bytes after a write at the new address", &m);
+    if (blocker)
+        munmap(blocker, pg);
+    unmap(t, m.p, 4 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Shrinking unmaps the tail (its writes reach the file as with munmap;
+ * the kept pages' need not, before msync). */
+static void sc_mremap_shrink(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 4 * pg, .prot = RW,
+                            .flags = kind_flags(k)});
+    for (size_t x = 3; x < 4 * pg; x += pg)
+        poke(&m, x);
+    must_remap(t, "mremap 4 -> 2 pages", "in place", m.p, 4 * pg, 2 * pg, 0, NULL);
+    if (HOLES_STAY_FREE)
+        want_fault(t, "page 2, unmapped", m.p, 2 * pg + 5, READ, SIGSEGV, SEGV_MAPERR);
+    m.len = 2 * pg;
+    check_mapping(t, "bytes kept", &m);
+    if (m.fd >= 0)
+        check_file_range(t, "the tail's pages in the file", &m, 2 * pg, 2 * pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { FX_SAME = 0, FX_GROW = 1 << 4, FX_SHRINK = 2 << 4 };
+
+/* MREMAP_FIXED onto a written shared mapping of another file: that
+ * mapping's writes reach its file, the moved pages are at the target,
+ * the source is gone; with a growth or a shrink on the way. */
+static void sc_mremap_fixed(struct t *t, intptr_t v)
+{
+    size_t pg = t->pg;
+    intptr_t k = v & 0xf;
+    size_t new_len = (v & FX_GROW) ? 4 * pg : (v & FX_SHRINK) ? 2 * pg : 3 * pg;
+    struct m m, b;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 3 * pg, .prot = RW,
+                            .flags = kind_flags(k)});
+    for (size_t x = 1; x < 3 * pg; x += pg)
+        poke(&m, x);
+    mk(t, &b, (struct spec){.fsize = 4 * pg, .len = 4 * pg, .prot = RW,
+                            .flags = MAP_SHARED, .seed = 2});
+    for (size_t x = 2; x < 4 * pg; x += pg)
+        poke(&b, x);
+    uint8_t *old = m.p;
+    uint8_t *q = must_remap(t, "mremap MREMAP_FIXED", "at target", m.p, 3 * pg, new_len,
+                            MREMAP_MAYMOVE | MREMAP_FIXED, b.p);
+    check_file_range(t, "target's file where it was replaced", &b, 0, new_len);
+    if (new_len < 4 * pg)
+        unmap(t, b.p + new_len, 4 * pg - new_len);
+    check_file(t, "target's file", &b);
+    model_remap(t, &m, q, new_len);
+    check_remapped(t, "bytes at the target", &m, k, 3 * pg);
+    if (HOLES_STAY_FREE)
+        want_fault(t, "old address", old, 5, READ, SIGSEGV, SEGV_MAPERR);
+    poke(&m, pg + 7);
+    unmap(t, q, new_len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* MREMAP_DONTUNMAP: the pages move, the old range stays mapped, and what
+ * it shows then is the kernel's to say (zeros for private anonymous
+ * memory, the file or the shared memory for the others). */
+static void sc_mremap_dontunmap(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW,
+                            .flags = kind_flags(k)});
+    poke(&m, 1);
+    poke(&m, pg + 2);
+    uint8_t *old = m.p;
+    uint8_t *q = must_remap(t, "mremap MREMAP_DONTUNMAP", "moved", m.p, 2 * pg, 2 * pg,
+                            MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+    want_bytes(t, "bytes at the new address", q, m.now, 2 * pg);
+    const uint8_t *left = k == K_FILE_PRIVATE ? m.orig : m.now;
+    if (k == K_ANON_PRIVATE)
+        left = alloc(t, 2 * pg);
+    want_bytes(t, "bytes left at the old address", old, left, 2 * pg);
+    old[pg + 9] = 0x3c;
+    if (shared(&m))
+        model_set(&m, pg + 9, 0x3c);
+    want_bytes(t, "new address after a write at the old one", q, m.now, 2 * pg);
+    unmap(t, old, 2 * pg);
+    m.p = q;
+    poke(&m, 4);
+    check_mapping(t, "bytes after a write at the new address", &m);
+    unmap(t, q, 2 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+/* old_size 0: a second mapping of the same shared pages. */
+static void sc_mremap_duplicate(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW,
+                            .flags = kind_flags(k)});
+    poke(&m, 1);
+    uint8_t *q = must_remap(t, "mremap old_size 0", "moved", m.p, 0, 2 * pg,
+                            MREMAP_MAYMOVE, NULL);
+    want_bytes(t, "bytes of the copy", q, m.now, 2 * pg);
+    q[pg + 3] = 0x5e;
+    model_set(&m, pg + 3, 0x5e);
+    check_mapping(t, "original after a write through the copy", &m);
+    poke(&m, 8);
+    want_bytes(t, "copy after a write through the original", q, m.now, 2 * pg);
+    unmap(t, q, 2 * pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* A file grown (ftruncate, then pwrite of the new part) and its mapping
+ * grown after it: the new part shows the new bytes. */
+static void sc_mremap_file_grew(struct t *t, intptr_t type)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 2 * pg, .len = 2 * pg, .prot = RW, .flags = (int)type});
+    poke(&m, 5);
+    ret(t, "ftruncate to 4 pages", t->ops->ftruncate(m.fd, (off_t)(4 * pg)), "0");
+    uint8_t *file = alloc(t, 4 * pg);
+    memcpy(file, m.file, 2 * pg);
+    for (size_t i = 2 * pg; i < 4 * pg; i++)
+        file[i] = pat(i, 3);
+    ret(t, "pwrite the new pages", pwrite(m.fd, file + 2 * pg, 2 * pg, (off_t)(2 * pg)),
+        N(2 * pg));
+    m.file = file;
+    m.fsize = 4 * pg;
+    void *blocker = block_after(m.p, 2 * pg, pg);
+    uint8_t *q = must_remap(t, "mremap 2 -> 4 pages", "moved", m.p, 2 * pg, 4 * pg,
+                            MREMAP_MAYMOVE, NULL);
+    model_remap(t, &m, q, 4 * pg);
+    check_mapping(t, "bytes after growing", &m);
+    poke(&m, 3 * pg + 1);
+    if (blocker)
+        munmap(blocker, pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Grown past the end of its file: zeros to the end of the last page,
+ * SIGBUS for the whole pages past it, as before the move. */
+static void sc_mremap_past_eof(struct t *t, intptr_t type)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = pg + 100, .len = 2 * pg, .prot = RW, .flags = (int)type});
+    poke(&m, 7);
+    void *blocker = block_after(m.p, 2 * pg, pg);
+    uint8_t *q = must_remap(t, "mremap 2 -> 4 pages", "moved", m.p, 2 * pg, 4 * pg,
+                            MREMAP_MAYMOVE, NULL);
+    if (blocker)
+        munmap(blocker, pg);
+    want_bytes(t, "bytes to the end of the file", q, m.now, pg + 100);
+    want_access(t, "partial page past EOF", q, pg + 200, READ, 0);
+    want_fault(t, "page 2", q, 2 * pg + 10, READ, SIGBUS, BUS_ADRERR);
+    want_fault(t, "page 3, last byte", q, 4 * pg - 1, WRITE, SIGBUS, BUS_ADRERR);
+    m.p = q;
+    unmap(t, q, 4 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+/* Two shared mappings of one file; one moves: each sees the other's
+ * writes at the new address. */
+static void sc_mremap_shared_visible(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 3 * pg, .len = 3 * pg, .prot = RW, .flags = MAP_SHARED});
+    uint8_t *other = want_map(t, "second mmap", OK, NULL, 3 * pg, RW, MAP_SHARED, m.fd, 0);
+    poke(&m, 2);
+    uint8_t *r = reserve(t, 1, 3);
+    uint8_t *q = must_remap(t, "mremap to a reservation", "at target", m.p, 3 * pg, 3 * pg,
+                            MREMAP_MAYMOVE | MREMAP_FIXED, r);
+    m.p = q;
+    poke(&m, pg + 4);
+    want_bytes(t, "second mapping after a write at the new address", other, m.now, 3 * pg);
+    other[2 * pg + 6] = 0x42;
+    model_set(&m, 2 * pg + 6, 0x42);
+    check_mapping(t, "new address after a write through the second mapping", &m);
+    unmap(t, other, 3 * pg);
+    unmap(t, q, 3 * pg);
+    check_file(t, "file after munmap", &m);
+}
+
+/* A mapping usermap did not make is the kernel's to move. */
+static void sc_mremap_foreign(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    uint8_t *k = mmap(NULL, 2 * pg, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (k == MAP_FAILED)
+        stop(t);
+    memset(k, 0x77, 2 * pg);
+    uint8_t *model = alloc(t, 4 * pg);
+    memset(model, 0x77, 2 * pg);
+    void *blocker = block_after(k, 2 * pg, pg);
+    uint8_t *q = must_remap(t, "mremap 2 -> 4 pages", "moved", k, 2 * pg, 4 * pg,
+                            MREMAP_MAYMOVE, NULL);
+    want_bytes(t, "bytes at the new address", q, model, 4 * pg);
+    if (blocker)
+        munmap(blocker, pg);
+    munmap(q, 4 * pg);
+}
+
+/* The errors, on a shared file mapping that must come out of each intact. */
+static void sc_mremap_errors(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 2 * pg, .prot = RW, .flags = MAP_SHARED});
+    poke(&m, 3);
+    int fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+    uint8_t *r = reserve(t, 1, 4);
+    want_remap(t, "unaligned old_address", E(EINVAL), m.p + 1, pg, pg, 0, NULL);
+    want_remap(t, "unknown flag", E(EINVAL), m.p, pg, pg, 8, NULL);
+    want_remap(t, "new_size 0", E(EINVAL), m.p, pg, 0, MREMAP_MAYMOVE, NULL);
+    want_remap(t, "MREMAP_FIXED without MREMAP_MAYMOVE", E(EINVAL), m.p, pg, pg,
+               MREMAP_FIXED, r);
+    want_remap(t, "MREMAP_DONTUNMAP without MREMAP_MAYMOVE", E(EINVAL), m.p, pg, pg,
+               MREMAP_DONTUNMAP, NULL);
+    want_remap(t, "MREMAP_DONTUNMAP resizing", E(EINVAL), m.p, pg, 2 * pg,
+               MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+    want_remap(t, "unaligned new_address", E(EINVAL), m.p, pg, pg, fixed, r + 1);
+    want_remap(t, "target overlaps the source", E(EINVAL), m.p, 2 * pg, 2 * pg, fixed,
+               m.p + pg);
+    want_remap(t, "old_address not mapped", E(EFAULT), NOWHERE, pg, pg, 0, NULL);
+    want_remap(t, "old range past the mapping", E(EFAULT), m.p, 3 * pg, 4 * pg,
+               MREMAP_MAYMOVE, NULL);
+    want_remap(t, "MREMAP_FIXED past the mapping", NULL, m.p, 3 * pg, 4 * pg, fixed, r);
+    want_remap(t, "same size", "in place", m.p, 2 * pg, 2 * pg, 0, NULL);
+    want_remap(t, "same size, unaligned sizes", "in place", m.p, 2 * pg - 1, 2 * pg - 9, 0,
+               NULL);
+    want_remap(t, "new_size past the address space", NULL, m.p, 2 * pg,
+               SIZE_MAX & ~(pg - 1), MREMAP_MAYMOVE, NULL);
+    want_remap(t, "old_size 0, shared, without MREMAP_MAYMOVE", E(ENOMEM), m.p, 0, pg, 0,
+               NULL);
+    void *blocker = block_after(m.p, 2 * pg, pg);
+    want_remap(t, "grow without MREMAP_MAYMOVE", E(ENOMEM), m.p, 2 * pg, 3 * pg, 0, NULL);
+    if (blocker)
+        munmap(blocker, pg);
+    check_mapping(t, "bytes intact", &m);
+    uint8_t *priv = want_map(t, "private mmap", OK, NULL, pg, RW,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    want_remap(t, "old_size 0, private", E(EINVAL), priv, 0, pg, MREMAP_MAYMOVE, NULL);
+    ret(t, "mprotect of one page", t->ops->mprotect(m.p + pg, pg, PROT_READ), "0");
+    want_remap(t, "growing across two protections", E(EFAULT), m.p, 2 * pg, 3 * pg,
+               MREMAP_MAYMOVE, NULL);
+    unmap(t, priv, pg);
+    munmap(r, 4 * pg);
+    check_mapping(t, "bytes intact at the end", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
 /* Scenarios: a large sparse file                                      */
 
 static void sc_sparse_64g(struct t *t, intptr_t arg)
@@ -2789,12 +3174,6 @@ struct scenario {
  * (the kernel's side ignores it), e.g. a memory limit. */
 #define S_ENV(name, fn, arg, env) {name, fn, (intptr_t)(arg), 0, 0, env}
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HOLES_STAY_FREE 0
-#else
-#define HOLES_STAY_FREE 1
-#endif
-
 static const struct scenario scenarios[] = {
     /* kinds */
     S("kind_file_private", sc_kind, K_FILE_PRIVATE),
@@ -2944,6 +3323,44 @@ static const struct scenario scenarios[] = {
     S("syscall_forbidden_file_shared", sc_syscall_forbidden, K_FILE_SHARED),
     S("syscall_forbidden_anon_private", sc_syscall_forbidden, K_ANON_PRIVATE),
     /* large */
+    /* mremap */
+    S_HOLE("mremap_grow_in_place_file_private", sc_mremap_grow_in_place, K_FILE_PRIVATE),
+    S_HOLE("mremap_grow_in_place_file_shared", sc_mremap_grow_in_place, K_FILE_SHARED),
+    S_HOLE("mremap_grow_in_place_anon_private", sc_mremap_grow_in_place, K_ANON_PRIVATE),
+    S_HOLE("mremap_grow_in_place_anon_shared", sc_mremap_grow_in_place, K_ANON_SHARED),
+    S("mremap_grow_moves_file_private", sc_mremap_grow_moves, K_FILE_PRIVATE),
+    S("mremap_grow_moves_file_shared", sc_mremap_grow_moves, K_FILE_SHARED),
+    S("mremap_grow_moves_anon_private", sc_mremap_grow_moves, K_ANON_PRIVATE),
+    S("mremap_grow_moves_anon_shared", sc_mremap_grow_moves, K_ANON_SHARED),
+    S("mremap_shrink_file_private", sc_mremap_shrink, K_FILE_PRIVATE),
+    S("mremap_shrink_file_shared", sc_mremap_shrink, K_FILE_SHARED),
+    S("mremap_shrink_anon_private", sc_mremap_shrink, K_ANON_PRIVATE),
+    S("mremap_shrink_anon_shared", sc_mremap_shrink, K_ANON_SHARED),
+    S("mremap_fixed_file_private", sc_mremap_fixed, K_FILE_PRIVATE),
+    S("mremap_fixed_grow_file_private", sc_mremap_fixed, K_FILE_PRIVATE | FX_GROW),
+    S("mremap_fixed_shrink_file_private", sc_mremap_fixed, K_FILE_PRIVATE | FX_SHRINK),
+    S("mremap_fixed_file_shared", sc_mremap_fixed, K_FILE_SHARED),
+    S("mremap_fixed_grow_file_shared", sc_mremap_fixed, K_FILE_SHARED | FX_GROW),
+    S("mremap_fixed_shrink_file_shared", sc_mremap_fixed, K_FILE_SHARED | FX_SHRINK),
+    S("mremap_fixed_anon_private", sc_mremap_fixed, K_ANON_PRIVATE),
+    S("mremap_fixed_grow_anon_private", sc_mremap_fixed, K_ANON_PRIVATE | FX_GROW),
+    S("mremap_fixed_shrink_anon_private", sc_mremap_fixed, K_ANON_PRIVATE | FX_SHRINK),
+    S("mremap_fixed_anon_shared", sc_mremap_fixed, K_ANON_SHARED),
+    S("mremap_fixed_grow_anon_shared", sc_mremap_fixed, K_ANON_SHARED | FX_GROW),
+    S("mremap_fixed_shrink_anon_shared", sc_mremap_fixed, K_ANON_SHARED | FX_SHRINK),
+    S("mremap_dontunmap_file_private", sc_mremap_dontunmap, K_FILE_PRIVATE),
+    S("mremap_dontunmap_file_shared", sc_mremap_dontunmap, K_FILE_SHARED),
+    S("mremap_dontunmap_anon_private", sc_mremap_dontunmap, K_ANON_PRIVATE),
+    S("mremap_dontunmap_anon_shared", sc_mremap_dontunmap, K_ANON_SHARED),
+    S("mremap_duplicate_file_shared", sc_mremap_duplicate, K_FILE_SHARED),
+    S("mremap_duplicate_anon_shared", sc_mremap_duplicate, K_ANON_SHARED),
+    S("mremap_file_grew_shared", sc_mremap_file_grew, MAP_SHARED),
+    S("mremap_file_grew_private", sc_mremap_file_grew, MAP_PRIVATE),
+    S("mremap_past_eof_shared", sc_mremap_past_eof, MAP_SHARED),
+    S("mremap_past_eof_private", sc_mremap_past_eof, MAP_PRIVATE),
+    S("mremap_shared_visible_at_new_address", sc_mremap_shared_visible, 0),
+    S("mremap_kernel_mapping", sc_mremap_foreign, 0),
+    S("mremap_errors", sc_mremap_errors, 0),
     S("sparse_64g_shared", sc_sparse_64g, 0),
     /* errno order: matrices of argument combinations */
     /* integrity (issue 7) */

@@ -35,8 +35,9 @@
  * A divergence is tagged "/coherence" when it involves file I/O mixed with
  * mapped access without the msync POSIX asks for (pread of a file whose
  * shared mapping holds unsynced stores, loads after pwrite/ftruncate of the
- * mapped file): usermap documents that it only promises what POSIX does
- * there, so those are listed apart from plain bugs.
+ * mapped file, --mixed): usermap's file calls see its page cache as the
+ * kernel's see theirs, so these are bugs like any other; the tag says
+ * where to look.
  *
  * --processes P (2..4) runs each side as P worker processes on the same
  * files, scheduled in lock-step by a coordinator process (one pipe pair
@@ -95,11 +96,11 @@
 /* The two (three) tables of functions                                 */
 
 /* The kernel's and usermap's are the harness's, hr_kernel_ops and
- * hr_usermap_ops (harness.h); their ftruncate is not used here (the ops
- * call the kernel's ftruncate on both sides). */
+ * hr_usermap_ops (harness.h): usermap's run does its file I/O with
+ * um_pread, um_pwrite and um_ftruncate, as a program built with the
+ * redirect header (or run under the interposer) does. */
 /* --self-check's second side: the kernel again, as a distinct table. */
-static const struct hr_ops kernel_self_fns = {"kernel (self-check)", mmap, munmap,
-                                           msync, mprotect, madvise, ftruncate};
+static struct hr_ops kernel_self_fns;
 
 /* ================================================================== */
 /* Operations, as data                                                 */
@@ -956,8 +957,9 @@ static void do_access(int idx, const struct op *o)
     if (!p) return;
     char out[LINE - 64];
     struct slot *s = o->slot == SP_ARENA ? NULL : &R.s[o->slot];
-    if (s) R.ctx = slot_ctx(s);
-    if (s && !R.ctx) R.ctx = tail_ctx(s, o->off, o->len);
+    /* Past EOF is the more specific reason, as for a write from it. */
+    if (s) R.ctx = tail_ctx(s, o->off, o->len);
+    if (s && !R.ctx) R.ctx = slot_ctx(s);
     if (s && o->kind == K_STORE) mark_store(s, o->off, o->len);
     uint8_t val = (uint8_t)o->seed;
     if (g_test_diverge >= 0 && idx >= g_test_diverge && !g_diverged && R.f == R_second &&
@@ -1046,7 +1048,7 @@ static void do_file_op(int idx, const struct op *o)
     case K_PREAD:
         before_file_read(idx, o->file);
         R.ctx = file_has_slot(o->file, 1) ? 'c' : 0;
-        r = pread(fd, buf, o->len, o->off);
+        r = R.f->pread(fd, buf, o->len, o->off);
         if (r < 0) { log_ret(idx, r); return; }
         logf_(idx, "= %zd fnv %016" PRIx64 " %02x%02x", r, fnv(buf, (size_t)r),
               r > 0 ? buf[0] : 0, r > 1 ? buf[1] : 0);
@@ -1055,13 +1057,13 @@ static void do_file_op(int idx, const struct op *o)
         for (uint64_t i = 0; i < o->len; i++) buf[i] = (uint8_t)(o->seed + i * 3);
         if (!before_file_write(idx, o->file, (uint64_t)o->off, o->len, 0)) return;
         mark_file_write(o->file);
-        log_ret(idx, pwrite(fd, buf, o->len, o->off));
+        log_ret(idx, R.f->pwrite(fd, buf, o->len, o->off));
         after_file_write(idx, o->file);
         return;
     default:
         if (!before_file_write(idx, o->file, 0, o->len, 1)) return;
         mark_file_write(o->file);
-        log_ret(idx, ftruncate(fd, (off_t)o->len));
+        log_ret(idx, R.f->ftruncate(fd, (off_t)o->len));
         after_file_write(idx, o->file);
         return;
     }
@@ -1122,18 +1124,18 @@ static void do_sysio(int idx, const struct op *o)
     ssize_t r;
     errno = 0;
     if (o->kind == K_SYSREAD) {
-        if (reads_own_file(o)) {
-            if (!g_mixed) { logf_(idx, "skip: reads the file into its own mapping"); return; }
-            R.fstale[o->file] = 1; /* its mappings may now disagree */
-        }
+        /* The kernel copies the file into its page cache as it reads it
+         * (overlapping ranges smear), usermap through a buffer of its
+         * own; what the read sees of itself is not a contract. */
+        if (reads_own_file(o)) { logf_(idx, "skip: reads the file into its own mapping"); return; }
         before_file_read(idx, o->file);
-        R.ctx = file_has_slot(o->file, 1) || reads_own_file(o) ? 'c' : 0;
+        R.ctx = file_has_slot(o->file, 1) ? 'c' : 0;
         mark_store(s, o->off, o->len);
-        r = pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
+        r = R.f->pread(R.fd[o->file], p, o->len, (off_t)o->aoff);
         log_ret(idx, r);
         return;
     }
-    if (reads_own_file(o) && !g_mixed) {
+    if (reads_own_file(o)) {
         /* The mirror case: the kernel's write reads its page cache as it
          * writes it (overlapping ranges smear), usermap's reads its
          * cache; what the write sees of itself is not a contract. */
@@ -1147,7 +1149,7 @@ static void do_sysio(int idx, const struct op *o)
     if (R.ctx) R.ftail[o->file] = 1;
     else R.ctx = slot_ctx(s);
     mark_file_write(o->file);
-    r = pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
+    r = R.f->pwrite(R.fd[o->file], p, o->len, (off_t)o->aoff);
     log_ret(idx, r);
     after_file_write(idx, o->file);
 }
@@ -2055,6 +2057,8 @@ static void run_pair(uint64_t seed, const struct op *ops, int n, struct divergen
     memset(&u, 0, sizeof u);
     memset(d, 0, sizeof *d);
     run_side(&k, &hr_kernel_ops, seed, ops, n, "kernel");
+    kernel_self_fns = hr_kernel_ops;
+    kernel_self_fns.name = "kernel (self-check)";
     R_second = g_self_check ? &kernel_self_fns : &hr_usermap_ops;
     run_side(&u, R_second, seed, ops, n, "usermap");
     char ks[64], us[64];

@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,10 +32,30 @@
 #define UM_FTRUNCATE um_ftruncate
 #endif
 
-const struct hr_ops hr_kernel_ops = {"kernel", mmap, munmap, msync, mprotect,
-                                     madvise, ftruncate};
-const struct hr_ops hr_usermap_ops = {"usermap", um_mmap, um_munmap, um_msync,
-                                      um_mprotect, um_madvise, UM_FTRUNCATE};
+/* glibc's copy_file_range takes loff_t, the same 64-bit type as off_t. */
+static ssize_t kernel_copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
+                                      size_t len, unsigned flags)
+{
+    return copy_file_range(in, (loff_t *)off_in, out, (loff_t *)off_out, len, flags);
+}
+
+const struct hr_ops hr_kernel_ops = {
+    .name = "kernel", .mmap = mmap, .munmap = munmap, .msync = msync,
+    .mprotect = mprotect, .madvise = madvise, .ftruncate = ftruncate, .mremap = mremap,
+    .pread = pread, .pwrite = pwrite, .read = read, .write = write, .readv = readv,
+    .writev = writev, .preadv = preadv, .pwritev = pwritev, .fsync = fsync,
+    .fdatasync = fdatasync, .sync_file_range = sync_file_range, .fallocate = fallocate,
+    .truncate = truncate, .copy_file_range = kernel_copy_file_range,
+    .sendfile = sendfile, .close = close};
+const struct hr_ops hr_usermap_ops = {
+    .name = "usermap", .mmap = um_mmap, .munmap = um_munmap, .msync = um_msync,
+    .mprotect = um_mprotect, .madvise = um_madvise, .ftruncate = UM_FTRUNCATE,
+    .mremap = um_mremap, .pread = um_pread, .pwrite = um_pwrite, .read = um_read,
+    .write = um_write, .readv = um_readv, .writev = um_writev, .preadv = um_preadv,
+    .pwritev = um_pwritev, .fsync = um_fsync, .fdatasync = um_fdatasync,
+    .sync_file_range = um_sync_file_range, .fallocate = um_fallocate,
+    .truncate = um_truncate, .copy_file_range = um_copy_file_range,
+    .sendfile = um_sendfile, .close = um_close};
 
 /* ================================================================== */
 /* Outcomes                                                           */

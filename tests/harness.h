@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* ================================================================== */
 /* The two tables of operations                                       */
@@ -37,15 +38,35 @@ struct hr_ops {
     int (*mprotect)(void *, size_t, int);
     int (*madvise)(void *, size_t, int);
     /* usermap's side calls um_ftruncate, as a program built with
-     * usermap_redirect.h does; pread/pwrite are the syscalls on both sides.
+     * usermap_redirect.h does.
      * harness.c built with -DCONFORMANCE_NO_UM_FTRUNCATE (a library older
      * than um_ftruncate, only to show that the integrity tests fail on old
      * code) puts the kernel's ftruncate there instead. */
     int (*ftruncate)(int, off_t);
+    /* mremap(2) and um_mremap: new_address is read with MREMAP_FIXED or
+     * MREMAP_DONTUNMAP. */
+    void *(*mremap)(void *, size_t, size_t, int, ...);
+    /* File I/O: the system calls, and usermap's calls through its cache
+     * (the redirect header's and the interposer's). */
+    ssize_t (*pread)(int, void *, size_t, off_t);
+    ssize_t (*pwrite)(int, const void *, size_t, off_t);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+    ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+    int (*fsync)(int);
+    int (*fdatasync)(int);
+    int (*sync_file_range)(int, off_t, off_t, unsigned int);
+    int (*fallocate)(int, int, off_t, off_t);
+    int (*truncate)(const char *, off_t);
+    ssize_t (*copy_file_range)(int, off_t *, int, off_t *, size_t, unsigned int);
+    ssize_t (*sendfile)(int, int, off_t *, size_t);
+    int (*close)(int);
 };
 
-/* mmap, munmap, msync, mprotect, madvise, ftruncate of the kernel ("kernel")
- * and of usermap ("usermap"). */
+/* The calls of the kernel ("kernel") and of usermap ("usermap"). */
 extern const struct hr_ops hr_kernel_ops;
 extern const struct hr_ops hr_usermap_ops;
 

@@ -73,28 +73,6 @@ static int kernel_flags(int flags, bool shared)
     return flags | (shared ? MAP_SHARED : MAP_PRIVATE);
 }
 
-/* Anonymous private pages are counted as they are filled; before the
- * kernel drops them, count them out (mincore tells which are there). */
-static int uncount_anonymous(void *arg, const struct um_region *piece)
-{
-    size_t sys = um_system_page(), pages = (piece->end - piece->start) / sys;
-    unsigned char vec[1024];
-    uint64_t gone = 0;
-
-    (void)arg;
-    if (piece->cache || piece->priv)     /* private pages count themselves */
-        return 0;
-    for (size_t i = 0; i < pages; i += sizeof(vec)) {
-        size_t n = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
-        if (mincore((void *)(piece->start + i * sys), n * sys, vec) < 0)
-            break;
-        for (size_t j = 0; j < n; j++)
-            gone += (vec[j] & 1) ? sys : 0;
-    }
-    stat_sub(&piece->pool->counters.resident, gone);
-    return 0;
-}
-
 /* The request, not the table, still owns the reference of this piece. */
 static void keep_piece(const struct um_region *piece)
 {
@@ -329,7 +307,7 @@ UM_API int um_munmap(void *addr, size_t length)
     /* Writes since the flush are in the page tables munmap takes away. */
     rc = collect_range(start, end);
     if (rc == 0)
-        region_for_each_in(start, end, uncount_anonymous, NULL);
+        uncount_range(start, end);
     if (rc == 0 && munmap(addr, length) < 0)
         rc = um_fail(errno, "munmap: %s", strerror(errno));
     /* Only after the kernel unmapped the range: a fault that finds no
@@ -529,7 +507,7 @@ UM_API int um_madvise(void *addr, size_t length, int advice)
         um_lock_exclusive();
         rc = collect_range(start, end);
         if (rc == 0 && advice != MADV_PAGEOUT)
-            region_for_each_in(start, end, uncount_anonymous, NULL);
+            uncount_range(start, end);
         if (rc == 0 && drops_private_pages(advice))
             region_for_each_in(start, end, forget_private, NULL);
         um_unlock();

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * argcheck.c - the argument checks of um_mmap, um_munmap, um_mprotect,
- * um_msync and um_madvise, as tables in the order Linux 6.x makes them.
+ * um_msync, um_madvise and um_mremap, as tables in the order Linux 6.x
+ * makes them.
  *
  * A call's errno is that of the first check that fails, so the order is
  * part of the interface: with an unaligned MAP_FIXED address and a
  * write-only descriptor, the kernel says EINVAL, not EACCES.  Each table
  * names the kernel function that makes each check (mm/mmap.c, mm/util.c,
- * mm/mprotect.c, mm/msync.c, mm/madvise.c, mm/vma.c).
+ * mm/mprotect.c, mm/msync.c, mm/madvise.c, mm/vma.c, mm/mremap.c).
  *
  * Where the answer depends on what the kernel alone knows (the address
  * space, TASK_SIZE, the memlock limit, the file's filesystem, the advice
@@ -496,4 +497,74 @@ int argcheck_msync(void *addr, size_t len, int flags, uintptr_t *start, uintptr_
 int argcheck_madvise(void *addr, size_t len, int advice, uintptr_t *start, uintptr_t *end)
 {
     return RUN("um_madvise", madvise_checks, addr, len, advice, start, end);
+}
+
+/* ============================================================= mremap */
+
+static bool implies_new_addr(const struct mremap_call *c)
+{
+    return c->flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
+}
+
+static int mremap_flags_unknown(const struct mremap_call *c)
+{
+    return c->flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) ? EINVAL : 0;
+}
+
+static int mremap_addr_unaligned(const struct mremap_call *c)
+{
+    return (c->addr & page_mask()) ? EINVAL : 0;
+}
+
+static int mremap_new_len_zero(const struct mremap_call *c)
+{
+    return page_align(c->new_len) == 0 ? EINVAL : 0;
+}
+
+static int mremap_new_addr_unaligned(const struct mremap_call *c)
+{
+    return implies_new_addr(c) && (c->new_addr & page_mask()) ? EINVAL : 0;
+}
+
+static int mremap_fixed_without_maymove(const struct mremap_call *c)
+{
+    return implies_new_addr(c) && !(c->flags & MREMAP_MAYMOVE) ? EINVAL : 0;
+}
+
+/* Compared in whole pages, as Linux 6.17 and later do; an older kernel,
+ * which compares the bytes, still says EINVAL for the rest itself. */
+static int mremap_dontunmap_resizes(const struct mremap_call *c)
+{
+    return (c->flags & MREMAP_DONTUNMAP) && page_align(c->old_len) != page_align(c->new_len)
+               ? EINVAL : 0;
+}
+
+struct mremap_check {
+    int (*fails)(const struct mremap_call *c);
+    const char *what;
+};
+
+/* check_mremap_params, the checks every kernel makes before it looks at
+ * the address space (all EINVAL, so their order is moot).  Those of the
+ * target range (past TASK_SIZE, overlapping the source) came after the
+ * lookup of old_address (EFAULT) before Linux 6.17 and before it since:
+ * the kernel's own call judges them, and everything after. */
+static const struct mremap_check mremap_checks[] = {
+    {mremap_flags_unknown, "unknown flags"},
+    {mremap_addr_unaligned, "old_address is not page aligned"},
+    {mremap_new_len_zero, "new_size is 0"},
+    {mremap_new_addr_unaligned, "new_address is not page aligned"},
+    {mremap_fixed_without_maymove,
+     "MREMAP_FIXED and MREMAP_DONTUNMAP need MREMAP_MAYMOVE"},
+    {mremap_dontunmap_resizes, "MREMAP_DONTUNMAP cannot change the size"},
+};
+
+int argcheck_mremap(const struct mremap_call *c)
+{
+    for (size_t i = 0; i < sizeof(mremap_checks) / sizeof(mremap_checks[0]); i++)
+        if (mremap_checks[i].fails(c))
+            return um_fail(EINVAL, "um_mremap(%p, %zu, %zu, %#x, %p): %s (%s) [check_mremap_params]",
+                           (void *)c->addr, c->old_len, c->new_len, c->flags,
+                           (void *)c->new_addr, mremap_checks[i].what, strerror(EINVAL));
+    return 0;
 }

@@ -48,4 +48,16 @@ int argcheck_mprotect(void *addr, size_t len, int prot, uintptr_t *start, uintpt
 int argcheck_msync(void *addr, size_t len, int flags, uintptr_t *start, uintptr_t *end);
 int argcheck_madvise(void *addr, size_t len, int advice, uintptr_t *start, uintptr_t *end);
 
+/* An um_mremap call. */
+struct mremap_call {
+    uintptr_t addr;
+    size_t old_len, new_len;
+    int flags;
+    uintptr_t new_addr;         /* read with MREMAP_FIXED or MREMAP_DONTUNMAP */
+};
+
+/* um_mremap: the checks of the arguments alone (EINVAL); what depends on
+ * the address space is the kernel's mremap's to say.  0 or -1 with errno. */
+int argcheck_mremap(const struct mremap_call *c);
+
 #endif

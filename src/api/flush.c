@@ -12,11 +12,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cache.h"
 #include "error.h"
 #include "flush.h"
 #include "lifecycle.h"
+#include "pool.h"
 #include "region.h"
 #include "stats.h"
 
@@ -114,4 +116,49 @@ int collect_range(uintptr_t start, uintptr_t end)
     int rc = region_for_each_in(start, end, collect_piece, NULL);
 
     return rc < 0 ? um_fail(-rc, "cannot read which pages were written: %s", strerror(-rc)) : 0;
+}
+
+/* The bytes of anonymous private memory present in a piece (mincore
+ * tells which pages are there), which fault.c counted as it filled them;
+ * private pages in a pool with a limit count themselves. */
+static uint64_t anonymous_present(const struct um_region *piece)
+{
+    size_t sys = um_system_page(), pages = (piece->end - piece->start) / sys;
+    unsigned char vec[1024];
+    uint64_t bytes = 0;
+
+    if (piece->cache || piece->priv)
+        return 0;
+    for (size_t i = 0; i < pages; i += sizeof(vec)) {
+        size_t n = pages - i < sizeof(vec) ? pages - i : sizeof(vec);
+        if (mincore((void *)(piece->start + i * sys), n * sys, vec) < 0)
+            break;
+        for (size_t j = 0; j < n; j++)
+            bytes += (vec[j] & 1) ? sys : 0;
+    }
+    return bytes;
+}
+
+static int uncount_piece(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    stat_sub(&piece->pool->counters.resident, anonymous_present(piece));
+    return 0;
+}
+
+static int recount_piece(void *arg, const struct um_region *piece)
+{
+    (void)arg;
+    stat_add(&piece->pool->counters.resident, anonymous_present(piece));
+    return 0;
+}
+
+void uncount_range(uintptr_t start, uintptr_t end)
+{
+    region_for_each_in(start, end, uncount_piece, NULL);
+}
+
+void recount_range(uintptr_t start, uintptr_t end)
+{
+    region_for_each_in(start, end, recount_piece, NULL);
 }

@@ -26,4 +26,11 @@ int flush_range(uintptr_t start, uintptr_t end, unsigned what);
  * those page tables (munmap, MAP_FIXED, MADV_DONTNEED).  0 or -1. */
 int collect_range(uintptr_t start, uintptr_t end);
 
+/* Under the library lock, before the kernel drops the pages of [start,
+ * end): anonymous private memory counted as it was filled is counted
+ * out. */
+void uncount_range(uintptr_t start, uintptr_t end);
+/* Undoes uncount_range() where the kernel kept the pages after all. */
+void recount_range(uintptr_t start, uintptr_t end);
+
 #endif

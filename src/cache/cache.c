@@ -272,19 +272,44 @@ static bool may_free(struct um_cache *c)
  * The file changed size since the cache was made (a write(2) or truncate
  * by someone else).  Follow it: the memfd's size is what makes pages past
  * the end raise SIGBUS, and the old partial last page holds zeros where
- * the file now has data.
+ * the file now has data.  The whole cache is claimed meanwhile: file I/O
+ * (cache_io.c) copies through the window without the library lock, and
+ * must meet neither a page cut off nor a window being moved.
  */
-static int follow_file_size(struct um_cache *c, uint64_t size)
+static int resize_claimed(struct um_cache *c, uint64_t size)
 {
     uint64_t sys = um_system_page(), old = c->size;
 
-    if (size == old)
-        return 0;
+    /* Other processes copying file I/O through their windows hold the
+     * page lock on what they copy (cache_io.c): none may meet the cut. */
+    uint64_t cut = round_down(size, sys), to_end = (uint64_t)1 << 50;
+    bool cutting = size < old && c->is_shared;
+    int rc = 0;
+
+    struct stat ps;
+    /* Growing the memfd first (another process sharing it may have done
+     * so already, and what it wrote since must stay): what mappings
+     * stored past the old end, in its page, reads as zeros from now on,
+     * as the kernel's filesystems make it (those that clear it at
+     * write-back: store.h). */
+    bool clear_tail = size > old && old % sys && !c->anonymous && c->store->clears_past_end &&
+                      fstat(c->memfd, &ps) == 0 && (uint64_t)ps.st_size <= old;
+
+    /* A page no write dirtied is read again, in case someone else wrote
+     * there. */
     if (size > old && old % sys)
-        cache_invalidate(c, round_down(old, sys), round_up(old, sys));
+        cache_invalidate_claimed(c, round_down(old, sys), round_up(old, sys));
+    if (cutting)
+        shared_lock_pages(&c->shared, cut, to_end, true, true);
     if (ftruncate(c->memfd, (off_t)size) < 0)
-        return um_fail(errno, "cannot resize the page cache of %s: %s",
-                       c->store->name, strerror(errno));
+        rc = um_fail(errno, "cannot resize the page cache of %s: %s", c->store->name,
+                     strerror(errno));
+    if (cutting)
+        shared_unlock_pages(&c->shared, cut, to_end);
+    if (rc < 0)
+        return rc;
+    if (clear_tail)
+        cache_zero_present(c, old, round_up(old, sys));
     if (size < old)
         dirty_forget_from(&c->dirty, size, round_up(old, c->page_size));
     c->size = size;
@@ -294,6 +319,19 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
             return -1;
     }
     return 0;
+}
+
+static int follow_file_size(struct um_cache *c, uint64_t size)
+{
+    bool waited;
+    int slot, rc;
+
+    if (size == c->size)
+        return 0;
+    slot = cache_claim(c, 0, UINT64_MAX, CLAIM_MUST, &waited);
+    rc = resize_claimed(c, size);
+    cache_unclaim(c, slot);
+    return rc;
 }
 
 /*
@@ -310,6 +348,28 @@ static void follow_file_change(struct um_cache *c, const struct stat *st)
      * page to drop. */
     if (was != now && was != 0)
         cache_invalidate(c, 0, cache_end(c));
+}
+
+struct um_cache *cache_find_file(const struct stat *st)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (!c->anonymous && c->dev == st->st_dev && c->ino == st->st_ino)
+            return c;
+    return NULL;
+}
+
+bool cache_kept_elsewhere(const struct stat *st)
+{
+    return shared_exists(st);
+}
+
+int cache_follow_memfd(struct um_cache *c)
+{
+    struct stat ps;
+
+    if (c->anonymous || fstat(c->memfd, &ps) < 0)
+        return 0;
+    return follow_file_size(c, (uint64_t)ps.st_size);
 }
 
 int cache_follow_file(const struct stat *st)
@@ -335,7 +395,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
          * died since left dirty reaches the file now, as at a first
          * attach (new_file_cache). */
         if (c->is_shared && !shared_others_attached(&c->shared) &&
-            dirty_any(&c->dirty, cache_dirty_end(c)))
+            shared_others_died(&c->shared) && dirty_any(&c->dirty, cache_dirty_end(c)))
             c->recovering = true;
         c->refs++;
     } else {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 struct um_cache;
 struct um_pool;
@@ -37,6 +38,35 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
 /* The file st describes has the size st gives now: every cache of it (in
  * any pool) follows, under the exclusive lock.  0 or -1 with errno. */
 int cache_follow_file(const struct stat *st);
+
+/* The cache of the file st describes in any pool of this process, or
+ * NULL.  Under the library lock. */
+struct um_cache *cache_find_file(const struct stat *st);
+
+/* Whether another usermap process may keep a cache of the file st
+ * describes (its shared objects exist). */
+bool cache_kept_elsewhere(const struct stat *st);
+
+/* Under the exclusive lock: the cache takes the size of its memfd, which
+ * another process sharing it may have changed.  0 or -1 with errno. */
+int cache_follow_memfd(struct um_cache *c);
+
+/*
+ * A file's own I/O through its cache (cache_io.c), with fd the caller's
+ * descriptor.  Called without the library lock, the cache pinned or
+ * referenced, buf never a usermap mapping (the copy would fault while
+ * the range is held).  cache_pread: the file's bytes, with the cache's
+ * copies over them.  cache_pwrite: to the file and the cached copies at
+ * once.  Bytes done, or -errno.
+ */
+ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off);
+ssize_t cache_pwrite(struct um_cache *c, int fd, const void *buf, size_t len, uint64_t off);
+
+/* change(arg) turns [lo, hi) of the file to zeros (fallocate's punch or
+ * zero range), with the range held: cached whole pages of it go, dirty
+ * or not, and partial ones are zeroed.  0 or change's -errno. */
+int cache_file_zeroed(struct um_cache *c, int fd, uint64_t lo, uint64_t hi,
+                      int (*change)(void *arg), void *arg);
 
 /* A new cache of len zero bytes, for one anonymous shared mapping. */
 struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len);

@@ -162,28 +162,42 @@ static bool next_missing_run(struct um_cache *c, uint64_t pos, uint64_t end,
     return true;
 }
 
+/* How a run being filled is held against other processes. */
+enum run_hold { RUN_FREE, RUN_LOCKED, RUN_LONE };
+
 /*
  * Holds a claimed run against other processes, so that one of them reads
- * it and the others find it present.  False: another process was filling
- * it; it is done now (or died), and the caller looks again.  *locked says
- * whether to unlock after.  An unclaimed run (every claim slot was busy)
- * is not locked: the locks of a process are one owner, and unlocking it
- * could release a claimed neighbour's.  Nor is a run of a cache no other
- * process has joined: the lock only spares a second read (installing is
- * atomic), and costs two system calls a fill.
+ * it and the others find it present, and so that file I/O in another
+ * process (cache_io.c) never meets a fill that read the file before it
+ * wrote.  Alone on the cache, the run needs no lock, only the lone-work
+ * count a newcomer waits for (two system calls spared a fill).  False:
+ * another process was filling the run; it is done now (or died), and the
+ * caller looks again.
  */
-static bool lock_run(struct um_cache *c, int slot, uint64_t start, uint64_t end, bool *locked)
+static bool hold_run(struct um_cache *c, uint64_t start, uint64_t end, enum run_hold *hold)
 {
-    *locked = false;
-    if (!c->is_shared || slot < 0 || !shared_maybe_others(&c->shared))
+    *hold = RUN_FREE;
+    if (!c->is_shared)
         return true;
+    if (shared_lone_begin(&c->shared)) {
+        *hold = RUN_LONE;
+        return true;
+    }
     if (shared_lock_pages(&c->shared, start, end - start, true, false)) {
-        *locked = true;
+        *hold = RUN_LOCKED;
         return true;
     }
     if (shared_lock_pages(&c->shared, start, end - start, true, true))
         shared_unlock_pages(&c->shared, start, end - start);
     return false;
+}
+
+static void release_run(struct um_cache *c, uint64_t start, uint64_t end, enum run_hold hold)
+{
+    if (hold == RUN_LOCKED)
+        shared_unlock_pages(&c->shared, start, end - start);
+    else if (hold == RUN_LONE)
+        shared_lone_end(&c->shared);
 }
 
 /* Fills the missing usermap pages of [start, end), at most one batch,
@@ -195,18 +209,18 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
     int filled = 0;
 
     while (pos < end && next_missing_run(c, pos, end, &run_start, &run_end)) {
-        bool waited, locked = false;
+        enum run_hold hold;
+        bool waited;
         int slot = cache_claim(c, run_start, run_end, CLAIM_FILL, &waited), rc;
 
-        if (waited || !lock_run(c, slot, run_start, run_end, &locked)) {
+        if (waited || !hold_run(c, run_start, run_end, &hold)) {
             /* someone else filled part of it: look again */
             cache_unclaim(c, slot);
             pos = run_start;
             continue;
         }
         rc = fill_run(c, run_start, (size_t)(run_end - run_start), prefetch, via, write);
-        if (locked)
-            shared_unlock_pages(&c->shared, run_start, run_end - run_start);
+        release_run(c, run_start, run_end, hold);
         cache_unclaim(c, slot);
         if (rc < 0)
             return rc;

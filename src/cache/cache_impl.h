@@ -83,6 +83,16 @@ static inline void cache_unclaim(struct um_cache *c, int slot)
     claims_release(&c->claims, slot);
 }
 
+/* Takes [start, end) out of the memfd, dirty or not (cache_writeback.c). */
+int cache_punch(struct um_cache *c, uint64_t start, uint64_t end);
+
+/* Zeroes the bytes of [lo, hi) the memfd holds, leaving holes holes
+ * (cache_io.c); the caller holds the range. */
+void cache_zero_present(struct um_cache *c, uint64_t lo, uint64_t hi);
+
+/* cache_invalidate() by a caller that claimed [lo, hi) already. */
+int cache_invalidate_claimed(struct um_cache *c, uint64_t lo, uint64_t hi);
+
 /* The end of what the cache's dirty map may hold (cache.c): another
  * process may know the file as longer than this one. */
 uint64_t cache_dirty_end(struct um_cache *c);

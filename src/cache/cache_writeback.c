@@ -377,7 +377,7 @@ static uint64_t uncount(struct um_cache *c, uint64_t n)
 
 /* Takes [start, end) out of the memfd; *freed (if asked) gets the bytes
  * that were there, as far as this process counted them. */
-static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *freed)
+static int punch_counted(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *freed)
 {
     uint64_t gone;
     int rc;
@@ -395,9 +395,25 @@ static int punch(struct um_cache *c, uint64_t start, uint64_t end, uint64_t *fre
     return 0;
 }
 
+int cache_punch(struct um_cache *c, uint64_t start, uint64_t end)
+{
+    return punch_counted(c, start, end, NULL);
+}
+
 /* Drops the clean pages of [lo, hi): those neither dirty nor on their
- * way to the store, whose bytes the store holds. */
+ * way to the store, whose bytes the store holds.  Claimed: file I/O
+ * (cache_io.c) may be copying to or from them without the library lock. */
 int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
+{
+    bool waited;
+    int slot = cache_claim(c, lo, hi, CLAIM_MUST, &waited);
+    int rc = cache_invalidate_claimed(c, lo, hi);
+
+    cache_unclaim(c, slot);
+    return rc;
+}
+
+int cache_invalidate_claimed(struct um_cache *c, uint64_t lo, uint64_t hi)
 {
     /* Page by system page, the dirty map's unit: one dirty system page
      * must not keep the clean rest of its usermap page in memory. */
@@ -414,12 +430,12 @@ int cache_invalidate(struct um_cache *c, uint64_t lo, uint64_t hi)
         uint64_t from = p > lo ? p : lo, to = p + page < hi ? p + page : hi;
 
         if (dirty_busy(&c->dirty, from, to)) {
-            rc = punch(c, run, from, NULL);
+            rc = punch_counted(c, run, from, NULL);
             run = to;
         }
     }
     if (rc == 0)
-        rc = punch(c, run, hi, NULL);
+        rc = punch_counted(c, run, hi, NULL);
     if (c->is_shared && hi > lo)
         shared_unlock_pages(&c->shared, lo, hi - lo);
     return rc;
@@ -515,7 +531,7 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     /* Other processes: a fill or a first write of these pages is under
      * way there; step aside.  Alone, no lock is needed (shared.h). */
     if (c->is_shared) {
-        alone = shared_evict_alone(&c->shared);
+        alone = shared_lone_begin(&c->shared);
         locked = !alone && shared_lock_pages(&c->shared, off, end - off, true, false);
         if (!alone && !locked) {
             cache_unclaim(c, slot);
@@ -528,11 +544,11 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
     /* What the punch found, not the change in c->resident: fills of other
      * pages add to it meanwhile, and a difference could wrap. */
     if (rc == 0)
-        rc = punch(c, off, end, freed);
+        rc = punch_counted(c, off, end, freed);
     if (locked)
         shared_unlock_pages(&c->shared, off, end - off);
     if (alone)
-        shared_evict_done(&c->shared);
+        shared_lone_end(&c->shared);
     cache_unclaim(c, slot);
     return rc;
 }

@@ -52,7 +52,7 @@ int claims_take(struct um_claims *c, uint64_t start, uint64_t end, enum claim_mo
             c->run[slot] = (struct um_range){ start, end };
             break;
         }
-        if (mode == CLAIM_TRY || (!busy && mode == CLAIM_FILL))
+        if (mode == CLAIM_TRY)
             break;
         pthread_cond_wait(&c->done, &c->lock);
         *waited = *waited || busy;

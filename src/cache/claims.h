@@ -23,9 +23,10 @@ struct um_claims {
 };
 
 /*
- *   CLAIM_FILL   waits for overlapping claims; if every slot is taken,
- *                proceeds unclaimed (installing pages is atomic anyway);
- *   CLAIM_MUST   also waits for a free slot;
+ *   CLAIM_FILL   waits for overlapping claims and for a free slot: a fill
+ *                is always claimed, so that file I/O holding a claim
+ *                never meets one that read the file before it wrote;
+ *   CLAIM_MUST   the same (a write, a write-back);
  *   CLAIM_TRY    never waits: -1 if the pages or all slots are busy.
  */
 enum claim_mode { CLAIM_FILL, CLAIM_MUST, CLAIM_TRY };

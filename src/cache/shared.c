@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -102,26 +103,26 @@ static bool other_live(const struct um_shared *s, int i)
            shared_slot_live(s->state_fd, i);
 }
 
-bool shared_evict_alone(struct um_shared *s)
+bool shared_lone_begin(struct um_shared *s)
 {
-    __atomic_fetch_add(&s->hdr->evicting[s->slot], 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&s->hdr->lone_work[s->slot], 1, __ATOMIC_SEQ_CST);
     if (!shared_maybe_others(s))
         return true;
-    shared_evict_done(s);
+    shared_lone_end(s);
     return false;
 }
 
-void shared_evict_done(struct um_shared *s)
+void shared_lone_end(struct um_shared *s)
 {
-    __atomic_fetch_sub(&s->hdr->evicting[s->slot], 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&s->hdr->lone_work[s->slot], 1, __ATOMIC_SEQ_CST);
 }
 
-/* A newcomer, its pid shown: evictions that began before it was seen
- * end before it touches a page (a dead evicter's count is ignored). */
-static void wait_for_lone_evictions(const struct um_shared *s)
+/* A newcomer, its pid shown: lone work that began before it was seen
+ * ends before it touches a page (a dead process's count is ignored). */
+static void wait_for_lone_work(const struct um_shared *s)
 {
     for (int i = 0; i < SHARED_SLOTS; i++)
-        while (i != s->slot && __atomic_load_n(&s->hdr->evicting[i], __ATOMIC_SEQ_CST) &&
+        while (i != s->slot && __atomic_load_n(&s->hdr->lone_work[i], __ATOMIC_SEQ_CST) &&
                shared_slot_live(s->state_fd, i))
             sched_yield();
 }
@@ -138,6 +139,15 @@ bool shared_others_attached(const struct um_shared *s)
 {
     for (int i = 0; i < SHARED_SLOTS; i++)
         if (other_live(s, i))
+            return true;
+    return false;
+}
+
+bool shared_others_died(const struct um_shared *s)
+{
+    for (int i = 0; i < SHARED_SLOTS; i++)
+        if (i != s->slot && __atomic_load_n(&s->hdr->pid[i], __ATOMIC_ACQUIRE) != 0 &&
+            !shared_slot_live(s->state_fd, i))
             return true;
     return false;
 }
@@ -289,7 +299,7 @@ static int lock_free_slot(struct um_shared *s, int fd, bool writing, pid_t pid)
         if (!shared_lock_byte(fd, SHARED_LOCK_SLOT + i, true, false))
             continue;
         clear_slot_names(s, i);
-        __atomic_store_n(&s->hdr->evicting[i], 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&s->hdr->lone_work[i], 0, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s->hdr->writing[i], writing, __ATOMIC_SEQ_CST);
         __atomic_store_n(&s->hdr->pid[i], (int32_t)pid, __ATOMIC_RELEASE);
         return i;
@@ -437,6 +447,21 @@ int shared_open_dir(char *path, size_t path_len, bool create)
     }
     fd = owned_or_close(fd, made, "cache directory", path, 0700, true);
     return fd < 0 ? -1 : on_tmpfs_or_close(fd, path);
+}
+
+bool shared_exists(const struct stat *st)
+{
+    char path[PATH_MAX], name[64];
+    struct stat os;
+    size_t n;
+
+    default_dir(path, sizeof(path));
+    shared_name_of(st, name, sizeof(name));
+    n = strlen(path);
+    if (snprintf(path + n, sizeof(path) - n, "/%s.state", name) >= (int)(sizeof(path) - n))
+        return false;
+    /* Only a look: joining it checks the directory and the object. */
+    return lstat(path, &os) == 0;
 }
 
 int shared_open_object(int dir_fd, const char *name, const char *suffix, bool create)
@@ -614,7 +639,7 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
             struct stat ss;
 
             *alone = !shared_others_attached(s);
-            wait_for_lone_evictions(s);
+            wait_for_lone_work(s);
             fstat(s->state_fd, &ss);
             s->state_dev = ss.st_dev;
             s->state_ino = ss.st_ino;

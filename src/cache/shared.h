@@ -68,9 +68,10 @@ struct shared_header {
     /* The pages [named_lo, named_hi) hold every enabler bit slot i set:
      * what the slot's next owner clears. */
     uint64_t named_lo[SHARED_SLOTS], named_hi[SHARED_SLOTS];
-    /* Evictions slot i runs without page locks, while it is alone
-     * (shared_evict_alone); a newcomer waits for them to end. */
-    uint16_t evicting[SHARED_SLOTS];
+    /* Work slot i does without page locks while it is alone (fills,
+     * evictions, file I/O: shared_lone_begin); a newcomer waits for it
+     * to end. */
+    uint16_t lone_work[SHARED_SLOTS];
     char path[4096];                /* the file, as its first mapper named it */
 };
 
@@ -102,6 +103,10 @@ int shared_open_dir(char *path, size_t path_len, bool create);
  * caller's to write back).  0, or -1 with errno and a message.
  */
 int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alone);
+
+/* Whether some process keeps a shared cache of the file st describes
+ * (its objects exist; one system call). */
+bool shared_exists(const struct stat *st);
 
 /* The objects' name for the file st describes: DEV-INO. */
 void shared_name_of(const struct stat *st, char *name, size_t len);
@@ -159,6 +164,10 @@ bool shared_keeps(const struct um_shared *s, const struct shared_writers *w, uin
 /* Whether another live process is attached. */
 bool shared_others_attached(const struct um_shared *s);
 
+/* Whether a slot still names a process that died attached (its dirty
+ * pages are for someone to recover). */
+bool shared_others_died(const struct um_shared *s);
+
 /* Whether another process may be attached, from the header alone (no
  * system call): a slot other than ours names a process, live or not. */
 bool shared_maybe_others(const struct um_shared *s);
@@ -170,15 +179,15 @@ bool shared_lock_pages(const struct um_shared *s, uint64_t off, uint64_t len, bo
 void shared_unlock_pages(const struct um_shared *s, uint64_t off, uint64_t len);
 
 /*
- * An eviction that no other process can meet: true when this process is
- * alone on the cache, and then a process that attaches meanwhile waits
- * until shared_evict_done() before it touches a page, so the eviction
- * needs no page lock (two system calls).  False: take the page lock.
- * The pair is Dekker's: we raise our count, then look for others; a
- * newcomer shows its pid, then looks at our count.
+ * Work on pages (a fill, an eviction, file I/O) that no other process can
+ * meet: true when this process is alone on the cache, and then a process
+ * that attaches meanwhile waits until shared_lone_end() before it touches
+ * a page, so the work needs no page lock (two system calls).  False: take
+ * the page lock.  The pair is Dekker's: we raise our count, then look for
+ * others; a newcomer shows its pid, then looks at our count.
  */
-bool shared_evict_alone(struct um_shared *s);
-void shared_evict_done(struct um_shared *s);
+bool shared_lone_begin(struct um_shared *s);
+void shared_lone_end(struct um_shared *s);
 
 /* Holds the file's write-back lock.  Returns true when the previous
  * holder died in the middle of a write-back: its pages in writeback

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "shared.h"
 #include "shared_recover.h"
+#include "store.h"
 #include "sparse.h"
 
 /* Bytes moved from the pages object to the file at a time. */
@@ -241,7 +242,7 @@ static int open_file(const struct shared_header *h, int *out)
         return -errno;
     shared_identify(fd, &st, &id);
     if (!shared_same_file(h, &id)) {    /* the inode number was reused */
-        close(fd);
+        um_store_close_fd(fd);
         return 1;
     }
     *out = fd;
@@ -364,7 +365,7 @@ static void recover_named(struct named *c, int dir_fd, const char *name,
         r->dirty = dirty_bytes(c);
     } else if (rc == 0) {
         rc = write_dirty(c, fd, &r->dirty);
-        close(fd);
+        um_store_close_fd(fd);      /* the program's record locks stay */
         r->outcome = rc < 0 ? SHARED_FAILED : SHARED_WRITTEN;
     } else {
         r->outcome = SHARED_FAILED;

@@ -181,6 +181,20 @@ static void count_fault(const struct um_region *r, uint64_t started)
     stat_add_latency(&r->mapping->counters, took);
 }
 
+/* A fault past the end this process knows: the cache takes its memfd's
+ * size.  The retry then meets the page, or the kernel's SIGBUS if the
+ * memfd is that short after all (a cut meanwhile). */
+static void follow_memfd_at(uintptr_t addr)
+{
+    struct um_region *r;
+
+    um_lock_exclusive();
+    r = region_find(addr);
+    if (r && r->cache)
+        cache_follow_memfd(r->cache);
+    um_unlock();
+}
+
 void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write)
 {
     uintptr_t sys = um_system_page();
@@ -190,6 +204,14 @@ void um_fault(uintptr_t addr, enum um_fault_kind kind, bool write)
 
     um_lock_shared();
     r = region_find(addr);
+    /* The kernel let the access through, so the memfd reaches it: another
+     * process sharing the cache made the file longer. */
+    if (r && !within_file(r, addr)) {
+        um_unlock();
+        follow_memfd_at(addr);
+        um_engine->wake((void *)wake.start, wake.end - wake.start);
+        return;
+    }
     if (kind == UM_FAULT_WRITE && !(r && r->priv)) {
         bool let_through = serve_write(r, addr);
 

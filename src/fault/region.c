@@ -174,6 +174,35 @@ static int split_at(uintptr_t addr)
     return 0;
 }
 
+int region_reserve(size_t n)
+{
+    return reserve(count + n);
+}
+
+int region_move_range(uintptr_t start, uintptr_t end, uintptr_t to)
+{
+    size_t i;
+
+    if (split_at(start) < 0 || split_at(end) < 0)
+        return -ENOMEM;
+    /* One entry at a time: it leaves its slot and takes one at its new
+     * place.  The destination is outside [start, end), so a moved entry
+     * is never met again. */
+    while ((i = first_ending_after(start)) < count && table[i].start < end) {
+        struct um_region moving = table[i];
+
+        memmove(&table[i], &table[i + 1], (count - i - 1) * sizeof(*table));
+        count--;
+        moving.start = moving.start - start + to;
+        moving.end = moving.end - start + to;
+        i = first_ending_after(moving.start);
+        memmove(&table[i + 1], &table[i], (count - i) * sizeof(*table));
+        table[i] = moving;
+        count++;
+    }
+    return 0;
+}
+
 int region_set_advice(uintptr_t start, uintptr_t end, unsigned advice)
 {
     if (split_at(start) < 0 || split_at(end) < 0)

@@ -82,6 +82,18 @@ int region_for_each(region_fn fn, void *arg);
 int region_remove_range(uintptr_t start, uintptr_t end,
                         void (*fn)(const struct um_region *removed));
 
+/* Makes room for n more regions, so that the next n inserts (or splits)
+ * cannot fail.  0 or -ENOMEM. */
+int region_reserve(size_t n);
+
+/*
+ * Moves the regions of [start, end), split at its edges, to start at to,
+ * as mremap(2) moves the pages: each keeps its cache, offsets, private
+ * pages and counters.  [to, to + (end - start)) must hold no region.
+ * Returns 0 or -ENOMEM (then nothing moved).
+ */
+int region_move_range(uintptr_t start, uintptr_t end, uintptr_t to);
+
 /*
  * Sets the advice flags of [start, end) to advice (clearing the others),
  * splitting regions at the edges.  Returns 0 or -ENOMEM.

@@ -64,6 +64,15 @@ int um_store_file_allow_write(struct um_store *s, int fd);
 
 struct stat;
 
+/* Closes a descriptor usermap opened on a file, or keeps it open while
+ * the program may hold fcntl(2) record locks on the file, which closing
+ * it would drop: until um_store_close_parked() for the file. */
+void um_store_close_fd(int fd);
+/* The program closed a descriptor of the file st describes: usermap's
+ * kept ones go too (the locks went with the program's close). */
+void um_store_close_parked(const struct stat *st);
+bool um_store_any_parked(void);
+
 /* The stamp a file store's stat() gives for a file fstat described. */
 uint64_t um_store_stamp(const struct stat *st);
 

@@ -4,6 +4,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,13 +105,69 @@ static int file_reserve(struct um_store *s, uint64_t off, uint64_t len)
     return rc == 0 ? 0 : -errno;
 }
 
+/*
+ * Descriptors of files the program may hold fcntl(2) record locks on.
+ * Closing any descriptor of a file drops every such lock the process
+ * holds on it, so usermap never closes its own while the program may
+ * rely on one: they wait here until the program closes a descriptor of
+ * the same file (um_close), which drops the locks anyway.  Past
+ * PARKED_MAX, the oldest is closed (its file's locks with it).
+ */
+#define PARKED_MAX 256
+
+static struct parked {
+    dev_t dev;
+    ino_t ino;
+    int fd;
+} parked[PARKED_MAX];
+static size_t parked_count;
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void um_store_close_fd(int fd)
+{
+    struct stat st;
+
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return;
+    }
+    pthread_mutex_lock(&parked_lock);
+    if (parked_count == PARKED_MAX) {
+        close(parked[0].fd);
+        memmove(parked, parked + 1, (PARKED_MAX - 1) * sizeof(parked[0]));
+        parked_count--;
+    }
+    parked[parked_count++] = (struct parked){ st.st_dev, st.st_ino, fd };
+    pthread_mutex_unlock(&parked_lock);
+}
+
+bool um_store_any_parked(void)
+{
+    return __atomic_load_n(&parked_count, __ATOMIC_RELAXED) != 0;
+}
+
+void um_store_close_parked(const struct stat *st)
+{
+    pthread_mutex_lock(&parked_lock);
+    for (size_t i = 0; i < parked_count;) {
+        if (parked[i].dev == st->st_dev && parked[i].ino == st->st_ino) {
+            close(parked[i].fd);
+            parked[i] = parked[--parked_count];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&parked_lock);
+}
+
 static void file_close(struct um_store *s)
 {
     struct file_store *f = to_file(s);
 
-    if (f->write_fd >= 0)
-        close(f->write_fd);
-    close(f->read_fd);
+    um_store_close_fd(f->write_fd);
+    um_store_close_fd(f->read_fd);
     free(f);
 }
 
