@@ -2236,7 +2236,7 @@ static void classify(const struct op *o, const char *what, char ctx, const char 
      * piece, but not where a userfaultfd watches them: EFAULT. */
     if (o && o->kind == K_MREMAP && (o->arg & MREMAP_FIXED) && o->len &&
         round_pg(o->len) == round_pg(o->len2) && !is_fail(k) &&
-        !strcmp(u, "MAP_FAILED EFAULT"))
+        !strncmp(u, "MAP_FAILED EFAULT", 17))
         ctx = 'v';
     snprintf(cls, n, "%s:%s%s", o ? kind_name[o->kind] : what, aspect,
              ctx == 'c' ? "/coherence" : ctx == 't' ? "/past-eof-tail"
