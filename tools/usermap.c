@@ -7,6 +7,8 @@
  *   usermap gen FILE SIZE   write a deterministic sample file
  *   usermap caches          list the shared page caches of the user's files
  *   usermap flush [FILE...] write orphan caches back to their files, drop them
+ *   usermap run [OPTIONS] -- PROGRAM [ARGS...]
+ *                           run an unmodified program with its mappings on usermap
  *   usermap help [COMMAND]  usage, of the tool or of one command
  *
  * Exit status: 0 on success, 1 on an error, 2 on a usage error.  Every
@@ -80,6 +82,7 @@ static const char usage_text[] =
     "  gen FILE SIZE                 write a deterministic sample file of SIZE bytes\n"
     "  caches                        list the shared page caches and who is attached\n"
     "  flush [FILE...]               write orphan caches back to their files, drop them\n"
+    "  run [OPTIONS] -- PROGRAM ...  run an unmodified program, its mappings on usermap\n"
     "  help [COMMAND]                this text, or a command's\n"
     "\n"
     "options:\n"
@@ -878,6 +881,158 @@ static int cmd_flush(int argc, char **argv)
     return ferror(stdout) || fflush(stdout) ? EXIT_FAILURE : rc;
 }
 
+/* ---- run ---- */
+
+/* The interposer, libusermap-preload.so: $USERMAP_PRELOAD, else next to
+ * the tool as installed (BINDIR/../LIBDIR), else as built (the build
+ * tree's top, the tool in tools/), else the install's LIBDIR. */
+static bool find_preload(char *path, size_t size)
+{
+    const char *env = getenv("USERMAP_PRELOAD");
+    const char *rel[] = { USERMAP_PRELOAD_RELATIVE, "../libusermap-preload.so" };
+    char exe[PATH_MAX], *slash;
+    ssize_t n;
+
+    if (env && *env)
+        return realpath(env, path) != NULL || (snprintf(path, size, "%s", env), false);
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+        *slash = '\0';
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            char candidate[PATH_MAX + 64];
+
+            snprintf(candidate, sizeof(candidate), "%s/%s", exe, rel[i]);
+            if (realpath(candidate, path) && access(path, R_OK) == 0)
+                return true;
+        }
+    }
+    snprintf(path, size, "%s", USERMAP_PRELOAD_INSTALLED);
+    return access(path, R_OK) == 0;
+}
+
+/* "A" SEP "B" in a new string, or NULL. */
+static char *join(const char *a, const char *sep, const char *b)
+{
+    size_t len = strlen(a) + strlen(sep) + strlen(b) + 1;
+    char *s = malloc(len);
+
+    if (s)
+        snprintf(s, len, "%s%s%s", a, sep, b);
+    return s;
+}
+
+/* LD_PRELOAD with the interposer first, what was there after it. */
+static int set_preload(const char *lib)
+{
+    const char *old = getenv("LD_PRELOAD");
+    char *value;
+    int rc;
+
+    value = join(lib, old && *old ? ":" : "", old ? old : "");
+    if (!value)
+        return -1;
+    rc = setenv("LD_PRELOAD", value, 1);
+    free(value);
+    return rc;
+}
+
+/* --stats[=FILE]: where the program prints the pool's counters at exit
+ * (src/preload/stats.h); a relative FILE is made absolute, the program
+ * may change directory. */
+static int set_stats(const char *file)
+{
+    char cwd[PATH_MAX], pid[32], *value = NULL;
+    int rc;
+
+    if (!file || strcmp(file, "-") == 0)
+        rc = setenv("USERMAP_STATS", "-", 1);
+    else if (file[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+        rc = setenv("USERMAP_STATS", file, 1);
+    else if (!(value = join(cwd, "/", file)))
+        rc = -1;
+    else
+        rc = setenv("USERMAP_STATS", value, 1);
+    free(value);
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    return rc < 0 ? rc : setenv("USERMAP_STATS_PID", pid, 1);
+}
+
+/* A SIZE option into VARIABLE, checked as the library reads it. */
+static int set_size(const char *option, const char *variable, const char *value)
+{
+    uint64_t n;
+
+    if (size_parse(value, &n) < 0)
+        return usage_error("%s: '%s' is not a size (digits, then K, M, G or T)", option, value);
+    return setenv(variable, value, 1) < 0 ? fail_sys("setenv") : 0;
+}
+
+static int set_policy(const char *value)
+{
+    if (strcmp(value, "clock") != 0 && strcmp(value, "fifo") != 0 && strcmp(value, "lru") != 0)
+        return usage_error("--policy: '%s' is not clock, fifo or lru", value);
+    return setenv("USERMAP_POLICY", value, 1) < 0 ? fail_sys("setenv") : 0;
+}
+
+/* The options before PROGRAM: -1 to go on (optind at PROGRAM), else the
+ * exit status. */
+static int run_options(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "memory-limit", required_argument, NULL, 'm' },
+        { "page-size", required_argument, NULL, 'p' },
+        { "policy", required_argument, NULL, 'P' },
+        { "stats", optional_argument, NULL, 's' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c, rc = 0;
+
+    opterr = 0;
+    /* '+': PROGRAM's own options are PROGRAM's. */
+    while (rc == 0 && (c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+        if (c == 'h')
+            return command_help(find_command("run"));
+        else if (c == 'm')
+            rc = set_size("--memory-limit", "USERMAP_MEMORY_LIMIT", optarg);
+        else if (c == 'p')
+            rc = set_size("--page-size", "USERMAP_PAGE_SIZE", optarg);
+        else if (c == 'P')
+            rc = set_policy(optarg);
+        else if (c == 's')
+            rc = set_stats(optarg) < 0 ? fail_sys("setenv") : 0;
+        else
+            rc = usage_error("bad option '%s'", argv[optind - 1]);
+    }
+    return rc == 0 ? -1 : rc;
+}
+
+/* Execs PROGRAM in place of the tool: its exit status and the signal that
+ * ends it are the tool's, with nothing in between. */
+static int cmd_run(int argc, char **argv)
+{
+    char lib[PATH_MAX];
+    int rc = run_options(argc, argv);
+
+    if (rc >= 0)
+        return rc;
+    if (optind >= argc)
+        return usage_error("needs a PROGRAM to run");
+    if (!find_preload(lib, sizeof(lib))) {
+        say("cannot find libusermap-preload.so (looked for %s; USERMAP_PRELOAD names it)", lib);
+        return EXIT_FAILURE;
+    }
+    if (set_preload(lib) < 0)
+        return fail_sys("setenv");
+    fflush(NULL);
+    execvp(argv[optind], argv + optind);
+    say("%s: %s", argv[optind], strerror(errno));
+    /* As a shell: 127 for a program not found, 126 for one that cannot run. */
+    return errno == ENOENT ? 127 : 126;
+}
+
 /* ---- help ---- */
 
 static int cmd_help(int argc, char **argv)
@@ -945,6 +1100,25 @@ static const struct command commands[] = {
       "that names the process.  One line per cache says what was done.\n"
       "\n"
       "  -h, --help        print this help\n" },
+    { "run", cmd_run,
+      "run [--memory-limit SIZE] [--page-size SIZE] [--policy P] [--stats[=FILE]]\n"
+      "           -- PROGRAM [ARGS...]",
+      "Run PROGRAM, unmodified, with its mappings of regular files served by\n"
+      "usermap: the tool execs it with libusermap-preload.so first in LD_PRELOAD\n"
+      "(USERMAP_PRELOAD names another copy).  Its mmap, munmap, mremap, msync,\n"
+      "mprotect, madvise, truncate and file I/O calls go to usermap; anonymous\n"
+      "memory, devices and /proc files stay the kernel's.  The programs it starts\n"
+      "inherit LD_PRELOAD, and are interposed too.  PROGRAM's exit status, or\n"
+      "the signal that ends it, is the tool's.  The USERMAP_* variables apply\n"
+      "(USERMAP_PATHS: only files matching one of its colon-separated patterns;\n"
+      "USERMAP_ANONYMOUS=1: anonymous mappings too; USERMAP_DEBUG=1: say which).\n"
+      "\n"
+      "      --memory-limit SIZE  the default pool's budget (USERMAP_MEMORY_LIMIT)\n"
+      "      --page-size SIZE     its page size (USERMAP_PAGE_SIZE)\n"
+      "      --policy P           clock, fifo or lru (USERMAP_POLICY)\n"
+      "      --stats[=FILE]       at exit, print the pool's counters to stderr or\n"
+      "                           append them to FILE (each process that mapped)\n"
+      "  -h, --help               print this help\n" },
     { "help", cmd_help, "help [COMMAND]",
       "Print the tool's usage, or COMMAND's.\n" },
 };

@@ -15,6 +15,8 @@
 /* Fault handlers and fill threads call no deep code; sanitizers need room. */
 #define STACK_SIZE ((size_t)1 << 20)
 
+void (*um_thread_hook)(void);
+
 struct start {
     void *(*fn)(void *);
     void *arg;
@@ -27,6 +29,8 @@ static void *trampoline(void *p)
     void *(*fn)(void *) = s->fn;
     void *arg = s->arg;
 
+    if (um_thread_hook)
+        um_thread_hook();
     sem_post(&s->running);      /* s lives on the starter's stack: done with it */
     return fn(arg);
 }

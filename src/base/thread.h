@@ -26,6 +26,14 @@ struct um_thread {
  */
 int um_thread_start(struct um_thread *t, void *(*fn)(void *), void *arg);
 
+/*
+ * Called first on every thread um_thread_start() starts, when set.  The
+ * LD_PRELOAD interposer sets it, so that anything those threads call
+ * through another library (an allocator that maps memory) makes the
+ * kernel's calls, never usermap's.  NULL in libusermap itself.
+ */
+extern void (*um_thread_hook)(void);
+
 /* Waits for the thread to end and gives its stack back. */
 void um_thread_join(struct um_thread *t);
 
