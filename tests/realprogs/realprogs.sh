@@ -40,6 +40,19 @@ git) budget=256K ;;
 *) echo "unknown case $case"; exit 2 ;;
 esac
 
+# A program that is not installed: skipped (ctest's SKIP_RETURN_CODE 77),
+# with the package that has it.  .ci/run installs them all.
+need() {
+    command -v "$1" >/dev/null 2>&1 ||
+        { echo "SKIP: $case: $1 is not installed (apt-get install $2)"; exit 77; }
+}
+case $case in
+lmdb) need mdb_load lmdb-utils; need "$python" python3 ;;
+sqlite|sqlite_wal) need sqlite3 sqlite3 ;;
+python) need "$python" python3 ;;
+git) need git git; need "$python" python3 ;;
+esac
+
 kdir=$dir/kernel
 sdir=$dir/$side
 stats=$sdir/stats
