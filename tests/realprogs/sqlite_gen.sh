@@ -111,7 +111,7 @@ reader)
         echo "COMMIT;"
         if [ $(( i % 10 )) -eq 0 ]; then
             # A full scan through the map, while the writers checkpoint.
-            echo "SELECT 'scan', count(*) >= 50000, total(length(v)) >= 50000 * 190 FROM t;"
+            echo "SELECT 'scan', count(*) >= 50000, total(length(v)) >= 50000 * 189 FROM t;"
         fi
         i=$(( i + 1 ))
     done ;;
