@@ -38,6 +38,23 @@ extern "C" {
 #endif
 
 /*
+ * The exception specification the C library gives the call of the same
+ * name (__THROW: noexcept in C++): a C++ program that turns mmap into
+ * um_mmap with a macro has glibc's declaration and this one name the same
+ * function, and C++ refuses two exception specifications for one
+ * function.  Nothing in C.  usermap_redirect.h defines it the same way.
+ */
+#ifndef UM_NOTHROW
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define UM_NOTHROW noexcept(true)
+#elif defined(__cplusplus)
+#define UM_NOTHROW throw()
+#else
+#define UM_NOTHROW
+#endif
+#endif
+
+/*
  * um_mmap - map a file or anonymous memory, paged by usermap.
  *
  * Arguments and result are those of mmap(2).  Regular files and anonymous
@@ -53,7 +70,7 @@ extern "C" {
  * Returns the address of the mapping, or MAP_FAILED with errno set.
  */
 UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd,
-              off_t offset);
+              off_t offset) UM_NOTHROW;
 
 /*
  * um_munmap - unmap a range, as munmap(2).
@@ -62,7 +79,7 @@ UM_API void *um_mmap(void *addr, size_t length, int prot, int flags, int fd,
  * file before the range goes away.  Part of a mapping may be unmapped; the
  * rest stays.  Unmapping a range that holds no mapping succeeds.
  */
-UM_API int um_munmap(void *addr, size_t length);
+UM_API int um_munmap(void *addr, size_t length) UM_NOTHROW;
 
 /*
  * um_msync - write a range back, as msync(2).
@@ -83,7 +100,7 @@ UM_API int um_msync(void *addr, size_t length, int flags);
  * SIGSEGV (SEGV_ACCERR) at the faulting address.  PROT_WRITE on a
  * MAP_SHARED mapping of a file opened read-only is EACCES.
  */
-UM_API int um_mprotect(void *addr, size_t length, int prot);
+UM_API int um_mprotect(void *addr, size_t length, int prot) UM_NOTHROW;
 
 /*
  * um_madvise - give advice about a range, as madvise(2).
@@ -94,7 +111,7 @@ UM_API int um_mprotect(void *addr, size_t length, int prot);
  * (dirty shared pages are written back first).  Other advice is passed to
  * the kernel.
  */
-UM_API int um_madvise(void *addr, size_t length, int advice);
+UM_API int um_madvise(void *addr, size_t length, int advice) UM_NOTHROW;
 
 /*
  * um_ftruncate - set a file's size, as ftruncate(2), and move the end of
@@ -103,7 +120,7 @@ UM_API int um_madvise(void *addr, size_t length, int advice);
  * writes past it (dirty pages wholly past it are dropped, as the kernel
  * drops them).  usermap_redirect.h makes ftruncate() this call.
  */
-UM_API int um_ftruncate(int fd, off_t length);
+UM_API int um_ftruncate(int fd, off_t length) UM_NOTHROW;
 
 /*
  * um_mremap - grow, shrink or move a mapping, as mremap(2): the same
@@ -119,7 +136,7 @@ UM_API int um_ftruncate(int fd, off_t length);
  * this call.
  */
 UM_API void *um_mremap(void *old_address, size_t old_size, size_t new_size, int flags,
-                       ... /* void *new_address */);
+                       ... /* void *new_address */) UM_NOTHROW;
 
 /*
  * File I/O that sees usermap's page cache, as the kernel's calls see its
@@ -149,11 +166,11 @@ UM_API int um_sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int f
 /* fallocate(2); a mode that changes the file's bytes or size (punching
  * a hole, collapsing, zeroing, growing) is seen by the mappings. */
 UM_API int um_fallocate(int fd, int mode, off_t offset, off_t len);
-UM_API int um_truncate(const char *path, off_t length);
+UM_API int um_truncate(const char *path, off_t length) UM_NOTHROW;
 /* Copies through the cache when either file is cached. */
 UM_API ssize_t um_copy_file_range(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
                                   size_t len, unsigned int flags);
-UM_API ssize_t um_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
+UM_API ssize_t um_sendfile(int out_fd, int in_fd, off_t *offset, size_t count) UM_NOTHROW;
 /* close(2).  usermap keeps its own descriptor of a mapped file, and
  * closing any descriptor of a file drops the process's fcntl(2) record
  * locks on it; um_close keeps usermap's descriptors from being the ones

@@ -48,13 +48,16 @@
 #undef _FILE_OFFSET_BITS
 #endif
 
-/* glibc's exception specifications, which a C++ redeclaration must repeat. */
+/* glibc's exception specifications (__THROW), which a C++ redeclaration
+ * must repeat; the same definition as usermap.h's. */
+#ifndef UM_NOTHROW
 #if defined(__cplusplus) && __cplusplus >= 201103L
-#define UM_REDIRECT_THROW noexcept(true)
+#define UM_NOTHROW noexcept(true)
 #elif defined(__cplusplus)
-#define UM_REDIRECT_THROW throw()
+#define UM_NOTHROW throw()
 #else
-#define UM_REDIRECT_THROW
+#define UM_NOTHROW
+#endif
 #endif
 
 /* The types of the prototypes, without <sys/types.h>: on 64-bit Linux
@@ -71,19 +74,19 @@ extern "C" {
 
 struct iovec;
 
-UM_REDIRECT(void *, mmap, (void *, UM_REDIRECT_SIZE, int, int, int, long), UM_REDIRECT_THROW, mmap);
-UM_REDIRECT(void *, mmap64, (void *, UM_REDIRECT_SIZE, int, int, int, long), UM_REDIRECT_THROW,
+UM_REDIRECT(void *, mmap, (void *, UM_REDIRECT_SIZE, int, int, int, long), UM_NOTHROW, mmap);
+UM_REDIRECT(void *, mmap64, (void *, UM_REDIRECT_SIZE, int, int, int, long), UM_NOTHROW,
             mmap);
-UM_REDIRECT(int, munmap, (void *, UM_REDIRECT_SIZE), UM_REDIRECT_THROW, munmap);
+UM_REDIRECT(int, munmap, (void *, UM_REDIRECT_SIZE), UM_NOTHROW, munmap);
 UM_REDIRECT(int, msync, (void *, UM_REDIRECT_SIZE, int), , msync);
-UM_REDIRECT(int, mprotect, (void *, UM_REDIRECT_SIZE, int), UM_REDIRECT_THROW, mprotect);
-UM_REDIRECT(int, madvise, (void *, UM_REDIRECT_SIZE, int), UM_REDIRECT_THROW, madvise);
+UM_REDIRECT(int, mprotect, (void *, UM_REDIRECT_SIZE, int), UM_NOTHROW, mprotect);
+UM_REDIRECT(int, madvise, (void *, UM_REDIRECT_SIZE, int), UM_NOTHROW, madvise);
 UM_REDIRECT(void *, mremap, (void *, UM_REDIRECT_SIZE, UM_REDIRECT_SIZE, int, ...),
-            UM_REDIRECT_THROW, mremap);
-UM_REDIRECT(int, ftruncate, (int, long), UM_REDIRECT_THROW, ftruncate);
-UM_REDIRECT(int, ftruncate64, (int, long), UM_REDIRECT_THROW, ftruncate);
-UM_REDIRECT(int, truncate, (const char *, long), UM_REDIRECT_THROW, truncate);
-UM_REDIRECT(int, truncate64, (const char *, long), UM_REDIRECT_THROW, truncate);
+            UM_NOTHROW, mremap);
+UM_REDIRECT(int, ftruncate, (int, long), UM_NOTHROW, ftruncate);
+UM_REDIRECT(int, ftruncate64, (int, long), UM_NOTHROW, ftruncate);
+UM_REDIRECT(int, truncate, (const char *, long), UM_NOTHROW, truncate);
+UM_REDIRECT(int, truncate64, (const char *, long), UM_NOTHROW, truncate);
 UM_REDIRECT(long, read, (int, void *, UM_REDIRECT_SIZE), , read);
 UM_REDIRECT(long, write, (int, const void *, UM_REDIRECT_SIZE), , write);
 UM_REDIRECT(long, pread, (int, void *, UM_REDIRECT_SIZE, long), , pread);
@@ -103,8 +106,8 @@ UM_REDIRECT(int, fallocate, (int, int, long, long), , fallocate);
 UM_REDIRECT(int, fallocate64, (int, int, long, long), , fallocate);
 UM_REDIRECT(long, copy_file_range, (int, long *, int, long *, UM_REDIRECT_SIZE, unsigned int), ,
             copy_file_range);
-UM_REDIRECT(long, sendfile, (int, int, long *, UM_REDIRECT_SIZE), UM_REDIRECT_THROW, sendfile);
-UM_REDIRECT(long, sendfile64, (int, int, long *, UM_REDIRECT_SIZE), UM_REDIRECT_THROW, sendfile);
+UM_REDIRECT(long, sendfile, (int, int, long *, UM_REDIRECT_SIZE), UM_NOTHROW, sendfile);
+UM_REDIRECT(long, sendfile64, (int, int, long *, UM_REDIRECT_SIZE), UM_NOTHROW, sendfile);
 UM_REDIRECT(int, close, (int), , close);
 
 #ifdef __cplusplus

@@ -4,7 +4,9 @@
 # temporary prefix (cmake --install --prefix), then, from that prefix only:
 # runs the installed tool, builds the README's example program with
 # pkg-config and with find_package(usermap), each linked with the shared
-# and with the static library, runs the four, and uninstalls.
+# and with the static library, runs the four, runs an unmodified mmap
+# program under the installed `usermap run` (which must load the
+# installed libusermap-preload.so), and uninstalls.
 set -u
 src=$1 build=$2 cc=$3 cflags=${4:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/usermap-install.XXXXXX") || exit 1
@@ -15,7 +17,7 @@ passed=0
 ok() { passed=$((passed + 1)); echo "ok: $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $1"; }
 check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-unset LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH
+unset LD_LIBRARY_PATH PKG_CONFIG_PATH CMAKE_PREFIX_PATH LD_PRELOAD USERMAP_PRELOAD
 
 # cmake --install rewrites BUILD/install_manifest.txt: the one a real
 # install left there (for the uninstall target) is put back afterwards.
@@ -88,6 +90,40 @@ if cmake -S "$tmp/consumer" -B "$tmp/consumer/build" -DCMAKE_PREFIX_PATH="$prefi
     run "find_package shared" "$tmp/consumer/build/readme_shared"
     run "find_package static" "$tmp/consumer/build/readme_static"
 else bad "find_package build"; cat "$tmp/cmake.log"; fi
+
+# `usermap run` (README, "Running an unmodified program"): the installed
+# tool finds the installed interposer, and an ordinary mmap program, which
+# never names usermap, is paged by it.
+preload=$libdir/libusermap-preload.so
+check "libusermap-preload.so installed" [ -f "$preload" ]
+# Under AddressSanitizer its run-time must be preloaded first (tests/CMakeLists.txt).
+asan=
+case $cflags in *-fsanitize=address*) asan=${USERMAP_TEST_ASAN_RUNTIME:-} ;; esac
+want=$(readlink -f "$preload")
+[ -n "$asan" ] && want=$asan:$want
+check "usermap run loads the installed interposer" \
+    [ "$(LD_PRELOAD=$asan "$tool" run -- sh -c 'echo "$LD_PRELOAD"')" = "$want" ]
+cat >"$tmp/plain.c" <<'C'
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void)
+{
+    int fd = open("data.bin", O_RDWR);
+    char *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd < 0 || p == MAP_FAILED)
+        return 1;
+    p[0] = 'R';
+    return msync(p, 65536, MS_SYNC) != 0 || munmap(p, 65536) != 0 || close(fd) != 0;
+}
+C
+if $cc "$tmp/plain.c" -o "$tmp/plain"; then
+    (cd "$tmp" && "$tool" gen data.bin 64K >/dev/null &&
+        LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 timeout -k 5 60 "$tool" run --stats -- ./plain) \
+        >"$tmp/out" 2>&1 || { bad "usermap run of an mmap program"; cat "$tmp/out"; }
+    check "usermap run: the program's store reached the file" [ "$(head -c 1 "$tmp/data.bin")" = R ]
+    check "usermap run: usermap filled its pages" grep -Eq '^  pages filled +[1-9]' "$tmp/out"
+else bad "an mmap program builds"; fi
 
 # The uninstall target's script, on this install's manifest.
 if cmake -DMANIFEST="$tmp/manifest" -P "$build/cmake_uninstall.cmake" >"$tmp/uninstall.log" 2>&1; then

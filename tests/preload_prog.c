@@ -29,29 +29,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "served.h"
+
 #define LEN 65536
-
-/* "usermap" or "kernel": whose mapping holds p. */
-static const char *served(const void *p, const char *file)
-{
-    char line[4096], real[4096] = "";
-    FILE *maps = fopen("/proc/self/maps", "r");
-    const char *who = "unmapped";
-
-    if (file && !realpath(file, real))
-        snprintf(real, sizeof(real), "%s", file);
-    while (maps && fgets(line, sizeof(line), maps)) {
-        unsigned long lo, hi;
-
-        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && (uintptr_t)p >= lo && (uintptr_t)p < hi) {
-            who = real[0] && strstr(line, real) ? "kernel" : "usermap";
-            break;
-        }
-    }
-    if (maps)
-        fclose(maps);
-    return who;
-}
 
 static void die(const char *what)
 {

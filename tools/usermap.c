@@ -923,16 +923,35 @@ static char *join(const char *a, const char *sep, const char *b)
     return s;
 }
 
-/* LD_PRELOAD with the interposer first, what was there after it. */
+/* Length of LD_PRELOAD's first entry if it is AddressSanitizer's run-time
+ * (gcc's libasan, clang's libclang_rt.asan), which refuses to start unless
+ * it comes first in the initial library list; else 0. */
+static size_t sanitizer_first(const char *list)
+{
+    size_t len = strcspn(list, ": ");
+    const char *base = list + len;
+
+    while (base > list && base[-1] != '/')
+        base--;
+    if (strncmp(base, "libasan.so", 10) == 0 || strncmp(base, "libclang_rt.asan", 16) == 0)
+        return len;
+    return 0;
+}
+
+/* LD_PRELOAD with the interposer first (after a sanitizer's run-time
+ * that was first), what was there after it. */
 static int set_preload(const char *lib)
 {
-    const char *old = getenv("LD_PRELOAD");
-    char *value;
+    const char *old = getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "";
+    size_t keep = sanitizer_first(old), len = strlen(old) + strlen(lib) + 3;
+    const char *rest = old + keep + strspn(old + keep, ": ");
+    char *value = malloc(len);
     int rc;
 
-    value = join(lib, old && *old ? ":" : "", old ? old : "");
     if (!value)
         return -1;
+    snprintf(value, len, "%.*s%s%s%s%s", (int)keep, old, keep ? ":" : "", lib,
+             *rest ? ":" : "", rest);
     rc = setenv("LD_PRELOAD", value, 1);
     free(value);
     return rc;

@@ -408,9 +408,13 @@ static ssize_t vector(int fd, const struct iovec *iov, int iovcnt, off_t offset,
     struct file_io io;
     ssize_t total = 0;
 
-    if (iovcnt < 0 || iovcnt > IOV_MAX)
-        return fail_io(-EINVAL, write ? "pwritev" : "preadv");
     fileio_open(fd, &io);
+    /* The system call judges its own arguments; the cached path, after
+     * the descriptor proved good, judges the count as it would. */
+    if (io.cache && (iovcnt < 0 || iovcnt > IOV_MAX)) {
+        fileio_close(&io);
+        return fail_io(-EINVAL, write ? "pwritev" : "preadv");
+    }
     if (!io.cache) {
         total = write ? pwritev(fd, iov, iovcnt, offset) : preadv(fd, iov, iovcnt, offset);
         if (write && S_ISREG(io.st.st_mode) && total > 0 && cache_kept_elsewhere(&io.st)) {

@@ -278,27 +278,27 @@ static bool may_free(struct um_cache *c)
  */
 static int resize_claimed(struct um_cache *c, uint64_t size)
 {
-    uint64_t sys = um_system_page(), old = c->size;
-
+    uint64_t sys = um_system_page(), old = c->size, was = old;
     /* Other processes copying file I/O through their windows hold the
      * page lock on what they copy (cache_io.c): none may meet the cut. */
     uint64_t cut = round_down(size, sys), to_end = (uint64_t)1 << 50;
-    bool cutting = size < old && c->is_shared;
+    bool cutting, from_partial, clear_tail;
+    struct stat ps;
     int rc = 0;
 
-    struct stat ps;
-    /* Growing the memfd first (another process sharing it may have done
-     * so already, and what it wrote since must stay): what mappings
-     * stored past the old end, in its page, reads as zeros from now on,
-     * as the kernel's filesystems make it (those that clear it at
-     * write-back: store.h). */
-    bool clear_tail = size > old && old % sys && !c->anonymous && c->store->clears_past_end &&
-                      fstat(c->memfd, &ps) == 0 && (uint64_t)ps.st_size <= old;
-
-    /* A page no write dirtied is read again, in case someone else wrote
-     * there. */
-    if (size > old && old % sys)
-        cache_invalidate_claimed(c, round_down(old, sys), round_up(old, sys));
+    /* The memfd's size, not this process's: another process sharing the
+     * cache may have resized it since (and written past its end). */
+    if (fstat(c->memfd, &ps) == 0)
+        was = (uint64_t)ps.st_size;
+    cutting = size < was && c->is_shared;
+    /* Growing from a partial page: what mappings stored past the end in
+     * it reads as zeros from now on, as the kernel's filesystems make it
+     * (those that clear it at write-back: store.h); a page no write
+     * dirtied is read again, in case someone else wrote there. */
+    from_partial = size > was && was % sys;
+    clear_tail = from_partial && !c->anonymous && c->store->clears_past_end;
+    if (from_partial)
+        cache_invalidate_claimed(c, round_down(was, sys), round_up(was, sys));
     if (cutting)
         shared_lock_pages(&c->shared, cut, to_end, true, true);
     if (ftruncate(c->memfd, (off_t)size) < 0)
@@ -309,9 +309,9 @@ static int resize_claimed(struct um_cache *c, uint64_t size)
     if (rc < 0)
         return rc;
     if (clear_tail)
-        cache_zero_present(c, old, round_up(old, sys));
-    if (size < old)
-        dirty_forget_from(&c->dirty, size, round_up(old, c->page_size));
+        cache_zero_present(c, was, round_up(was, sys));
+    if (size < (old > was ? old : was))
+        dirty_forget_from(&c->dirty, size, round_up(old > was ? old : was, c->page_size));
     c->size = size;
     if (round_up(size, sys) > c->window_len) {
         unmap_window(c);
@@ -326,7 +326,11 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
     bool waited;
     int slot, rc;
 
-    if (size == c->size)
+    struct stat ps;
+
+    /* The memfd too: another process sharing it may have resized it. */
+    if (size == c->size && (c->anonymous || fstat(c->memfd, &ps) < 0 ||
+                            (uint64_t)ps.st_size == size))
         return 0;
     slot = cache_claim(c, 0, UINT64_MAX, CLAIM_MUST, &waited);
     rc = resize_claimed(c, size);

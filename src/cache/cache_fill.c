@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addrspace.h"
@@ -230,6 +231,16 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
     return filled;
 }
 
+/* The end of what the memfd holds now, rounded to a system page. */
+static uint64_t memfd_end(const struct um_cache *c)
+{
+    struct stat ps;
+
+    if (fstat(c->memfd, &ps) < 0)
+        return UINT64_MAX;
+    return round_up((uint64_t)ps.st_size, um_system_page());
+}
+
 static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetch,
                       const struct um_region *via, bool write)
 {
@@ -248,6 +259,18 @@ static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetc
 
     for (uint64_t b = start; b < end; b += batch) {
         int rc = fill_batch(c, b, b + batch < end ? b + batch : end, prefetch, via, write);
+        /* Pages past the memfd's end cannot be installed: another process
+         * sharing the cache cut the file below the size this one knows.
+         * What lies before the cut is filled all the same. */
+        if (rc < 0 && c->is_shared) {
+            uint64_t cut = memfd_end(c);
+
+            if (cut < end) {
+                end = cut;
+                rc = b < end ? fill_batch(c, b, b + batch < end ? b + batch : end, prefetch,
+                                          via, write) : 0;
+            }
+        }
         if (rc < 0)
             return rc;
         filled += rc;

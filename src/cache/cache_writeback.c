@@ -87,10 +87,6 @@ static void add_range(void *arg, uintptr_t start, uintptr_t end)
     ranges_add(arg, start, end);
 }
 
-static int add_present(struct um_cache *c, uint64_t lo, uint64_t hi, struct um_ranges *out)
-{
-    return for_each_present(c, lo, hi, add_range, out);
-}
 
 static void mark_present(void *arg, uintptr_t start, uintptr_t end)
 {
@@ -171,26 +167,28 @@ static int write_present(struct um_cache *c, char *buf, uint64_t off, size_t n)
 /* Bytes stored past the end of the file in its last page read as zeros
  * once the page was written back, on filesystems whose kernel mapping
  * does so (store.h). */
-static void clear_past_end(struct um_cache *c)
+static void clear_past_end(struct um_cache *c, uint64_t size)
 {
-    uint64_t end = round_up(c->size, um_system_page());
+    uint64_t end = round_up(size, um_system_page());
 
-    if (c->store->clears_past_end && end > c->size && end <= c->window_len)
-        memset(c->window + c->size, 0, (size_t)(end - c->size));
+    if (c->store->clears_past_end && end > size && end <= c->window_len)
+        memset(c->window + size, 0, (size_t)(end - size));
 }
 
-static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n)
+/* [off, off+n) lies below size, the store's size now: this process's
+ * c->size may lag it (another process grew the file). */
+static int write_chunk(struct um_cache *c, char *buf, uint64_t off, size_t n, uint64_t size)
 {
     bool waited;
     int slot = cache_claim(c, off, off + n, CLAIM_MUST, &waited);
     struct um_ranges present = { 0 };
-    int rc = add_present(c, off, off + n, &present);
+    int rc = sparse_for_each_data(c->memfd, off, off + n, add_range, &present);
 
     for (size_t i = 0; i < present.n && rc == 0; i++)
         rc = write_present(c, buf, present.v[i].start,
                            (size_t)(present.v[i].end - present.v[i].start));
-    if (rc == 0 && present.n && present.v[present.n - 1].end == c->size)
-        clear_past_end(c);
+    if (rc == 0 && present.n && present.v[present.n - 1].end == size)
+        clear_past_end(c, size);
     ranges_free(&present);
     cache_unclaim(c, slot);
     return rc;
@@ -225,7 +223,7 @@ static int write_part(struct um_cache *c, char *buf, uint64_t off, uint64_t stop
                       const struct shared_writers *w)
 {
     uint64_t upto = stop < size ? stop : size;
-    int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off)) : 0;
+    int rc = !buf ? -ENOMEM : off < upto ? write_chunk(c, buf, off, (size_t)(upto - off), size) : 0;
 
     finish_pages(c, off, stop, rc < 0, w);
     return rc;
