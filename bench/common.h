@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * common.h - what usermap-bench and usermap-floor share: the clock and
- * the random reads of W3 and W4 (the same offsets for every contender).
+ * common.h - what the benchmarks share: the clock, the random reads of
+ * W3 and W4 (the same offsets for every contender), medians.
  */
 #ifndef USERMAP_BENCH_COMMON_H
 #define USERMAP_BENCH_COMMON_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 #define RANDOM_READS 200000u
@@ -28,6 +29,20 @@ static inline uint64_t xorshift64(uint64_t *s)
     x ^= x >> 7;
     x ^= x << 17;
     return *s = x;
+}
+
+static inline int bench_by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The median of n figures (sorts them). */
+static inline double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), bench_by_value);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #endif

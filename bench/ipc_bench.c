@@ -204,19 +204,6 @@ static double w8(const struct contender *k)
     return (double)records * WRITERS / ((double)took / 1e9);
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void measure(const char *label, const char *unit, double (*work)(const struct contender *))
 {
     double v[2][64], med[2];
@@ -233,7 +220,7 @@ static void measure(const char *label, const char *unit, double (*work)(const st
         }
     }
     for (int k = 0; k < 2; k++)
-        med[k] = median(v[k], runs);
+        med[k] = bench_median(v[k], runs);
     printf("%s median: kernel %.0f, usermap %.0f %s: %.2fx kernel\n", label, med[0], med[1], unit,
            med[1] / med[0]);
 }

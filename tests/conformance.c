@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -3147,6 +3148,1241 @@ static void sc_mprotect_one_page(struct t *t, intptr_t k)
 }
 
 /* ================================================================== */
+/* Scenarios: file I/O that sees the mappings (issue 9, point 1)       */
+/*                                                                     */
+/* The calls under test are t->ops' (pread, pwrite, ..., close): the   */
+/* system calls on the kernel's side, um_* on usermap's, which must    */
+/* see what the mappings hold and be seen by them, as the kernel's     */
+/* page cache is.  The file is read back with the kernel's own pread   */
+/* (want_file, check_file) only where that is like for like: after    */
+/* munmap or an fsync, when usermap's stores must be in the file.      */
+
+/* Read [off, off+count) of FD with the call under test: it must return
+ * WANT_N bytes, equal to MODEL's first WANT_N. */
+static void want_pread(struct t *t, const char *key, int fd, off_t off,
+                       size_t count, const uint8_t *model, long want_n)
+{
+    uint8_t *buf = malloc(count ? count : 1);
+    if (!buf) {
+        bad(t, "harness: out of memory");
+        stop(t);
+    }
+    char k[64];
+    snprintf(k, sizeof k, "%s: count", key);
+    ssize_t n = t->ops->pread(fd, buf, count, off);
+    ret(t, k, n, N(want_n));
+    if (n > 0 && n <= want_n)
+        want_bytes(t, key, buf, model, (size_t)n);
+    free(buf);
+}
+
+/* Record LEN bytes at P (a mapping, read once each, or a buffer) by their
+ * hash and how many are not zero, with no expectation: for bytes whose
+ * value Linux leaves to the filesystem (a partial page's tail past an
+ * old end), where the two sides must only agree. */
+static void field_bytes(struct t *t, const char *key, const void *p, size_t len)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b) {
+        bad(t, "harness: out of memory");
+        stop(t);
+    }
+    size_t nz = 0;
+    for (size_t i = 0; i < len; i++) {
+        b[i] = ((const volatile uint8_t *)p)[i];
+        nz += b[i] != 0;
+    }
+    field(t, key, NULL, "%zu bytes, %zu not zero (fnv %016llx)", len, nz,
+          (unsigned long long)hr_fnv(b, len));
+    free(b);
+}
+
+/* The file's bytes [off, off+len) read with the kernel's pread, recorded
+ * as field_bytes does (no model). */
+static void field_file_bytes(struct t *t, const char *key, int fd, off_t off,
+                             size_t len)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b) {
+        bad(t, "harness: out of memory");
+        stop(t);
+    }
+    ssize_t n = pread(fd, b, len, off);
+    if (n != (ssize_t)len)
+        field(t, key, NULL, "pread returned %zd", n);
+    else
+        field_bytes(t, key, b, len);
+    free(b);
+}
+
+/* Stop tracking FD without closing it (the call under test closes it). */
+static void untrack_fd(struct t *t, int fd)
+{
+    for (int i = 0; i < t->nfds; i++)
+        if (t->fds[i] == fd) {
+            t->fds[i] = t->fds[--t->nfds];
+            return;
+        }
+}
+
+/* The file of M is now SIZE bytes long: its model too (zeros past the old
+ * end; a shrink drops the bytes past the new one). */
+static void model_resize(struct t *t, struct m *m, size_t size)
+{
+    uint8_t *f = alloc(t, size);
+    memcpy(f, m->file, size < m->fsize ? size : m->fsize);
+    m->file = f;
+    m->fsize = size;
+}
+
+/* The file calls wrote BUF at [off, off+n) of the file of M (its size
+ * already covers it): the model of the file, and of M when shared. */
+static void model_pwrite(struct m *m, size_t off, const uint8_t *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t x = off + i;
+        if (x < m->fsize)
+            m->file[x] = buf[i];
+        if (shared(m) && x >= (size_t)m->off && x - (size_t)m->off < m->len)
+            m->now[x - (size_t)m->off] = buf[i];
+    }
+}
+
+/* A shared mapping M at offset 0 after its file changed size or bytes
+ * under it (truncate, fallocate): it shows the file's model, zeros past
+ * the end in the partial last page. */
+static void model_follow(struct m *m)
+{
+    for (size_t x = 0; x < m->len; x++)
+        m->now[x] = x < m->fsize ? m->file[x] : 0;
+}
+
+/* The part of a mapping of LEN bytes (at file offset 0) that is inside
+ * the file of SIZE bytes, rounded up to whole pages: what can be read. */
+static size_t readable(struct t *t, size_t size, size_t len)
+{
+    size_t r = (size + t->pg - 1) / t->pg * t->pg;
+    return r < len ? r : len;
+}
+
+/* Shared-mapping stores that no msync has written: one in each of the
+ * first PAGES pages, at a place that differs from page to page. */
+static void dirty_pages(struct t *t, struct m *m, size_t pages)
+{
+    for (size_t i = 0; i < pages && i * t->pg < m->len; i++)
+        poke(m, i * t->pg + 7 * i + 3);
+}
+
+/* pread of a range with stores not yet written back (shared mapping):
+ * whole file, across a page boundary, inside a page, across EOF (a short
+ * count), at and past EOF (0).  A store past EOF in the partial last page
+ * stays in the mapping and is never read; a private mapping's store is
+ * never read either. */
+static void sc_io_pread_unsynced(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg, fsize = 3 * pg + 100;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = fsize, .len = 4 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    size_t at[] = {0, 5, pg - 1, pg, 2 * pg + 7, 3 * pg + 99};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        poke(&m, at[i]);
+    poke(&m, 3 * pg + 200); /* past EOF: the mapping's only */
+    uint8_t *pv = want_map(t, "mmap private", OK, NULL, 2 * pg, RW, MAP_PRIVATE,
+                           m.fd, 0);
+    pv[pg + 1] = (uint8_t)(m.file[pg + 1] ^ 0x3c);
+    want_pread(t, "whole file", m.fd, 0, 4 * pg, m.file, (long)fsize);
+    want_pread(t, "across pages 0-1", m.fd, (off_t)pg - 10, 20, m.file + pg - 10, 20);
+    want_pread(t, "inside page 2", m.fd, 2 * (off_t)pg + 5, 100,
+               m.file + 2 * pg + 5, 100);
+    want_pread(t, "across EOF", m.fd, (off_t)fsize - 10, 100, m.file + fsize - 10, 10);
+    want_pread(t, "at EOF", m.fd, (off_t)fsize, 100, NULL, 0);
+    want_pread(t, "page past EOF", m.fd, 5 * (off_t)pg, 100, NULL, 0);
+    /* Up to EOF only: past it the store lasts until the page is written
+     * back, which a memory budget may do at any time (a documented
+     * difference, docs/RELIABILITY.md). */
+    want_bytes(t, "mapping up to EOF", m.p, m.now, fsize);
+    unmap(t, pv, 2 * pg);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* read() and readv() move the file offset (lseek shows it), up to EOF and
+ * 0 there; a second descriptor has an offset of its own. */
+static void sc_io_read_offset(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg, fsize = 2 * pg + 300;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = fsize, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    dirty_pages(t, &m, 3);
+    poke(&m, fsize - 1);
+    uint8_t *b = alloc(t, 3 * pg);
+    int fd2 = reopen(t, m.path, O_RDONLY);
+    lseek(m.fd, 0, SEEK_SET);
+    ret(t, "read 100", t->ops->read(m.fd, b, 100), "100");
+    want_bytes(t, "read 100 bytes", b, m.file, 100);
+    field(t, "offset after read", "100", "%lld", (long long)lseek(m.fd, 0, SEEK_CUR));
+    struct iovec iov[4] = {{b, 50}, {b + 50, 0}, {b + 50, pg}, {b + 50 + pg, 30}};
+    ret(t, "readv", t->ops->readv(m.fd, iov, 4), N(80 + pg));
+    want_bytes(t, "readv bytes", b, m.file + 100, 80 + pg);
+    field(t, "offset after readv", N(180 + pg), "%lld",
+          (long long)lseek(m.fd, 0, SEEK_CUR));
+    ret(t, "read to EOF", t->ops->read(m.fd, b, 3 * pg), N(fsize - 180 - pg));
+    want_bytes(t, "read to EOF bytes", b, m.file + 180 + pg, fsize - 180 - pg);
+    ret(t, "read at EOF", t->ops->read(m.fd, b, 10), "0");
+    ret(t, "readv at EOF", t->ops->readv(m.fd, iov, 4), "0");
+    field(t, "offset at EOF", N(fsize), "%lld", (long long)lseek(m.fd, 0, SEEK_CUR));
+    lseek(m.fd, (off_t)pg - 5, SEEK_SET);
+    struct iovec two[2] = {{b, 10}, {b + 10, 10}};
+    ret(t, "readv across page 0-1", t->ops->readv(m.fd, two, 2), "20");
+    want_bytes(t, "readv across bytes", b, m.file + pg - 5, 20);
+    ret(t, "read second fd", t->ops->read(fd2, b, 2 * pg), N(2 * pg));
+    want_bytes(t, "read second fd bytes", b, m.file, 2 * pg);
+    field(t, "second fd offset", N(2 * pg), "%lld", (long long)lseek(fd2, 0, SEEK_CUR));
+    field(t, "first fd offset", N(pg + 15), "%lld", (long long)lseek(m.fd, 0, SEEK_CUR));
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* preadv into several buffers (one empty) from an offset, the file offset
+ * unchanged; across EOF a short count; no buffers, 0. */
+static void sc_io_preadv(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &m, 4);
+    poke(&m, pg - 1);
+    poke(&m, pg);
+    uint8_t *b = alloc(t, 4 * pg);
+    lseek(m.fd, 7, SEEK_SET);
+    struct iovec iov[5] = {{b, 1},
+                           {b + 1, pg - 1},
+                           {b + pg, 0},
+                           {b + pg, 2 * pg + 3},
+                           {b + 3 * pg + 3, 500}};
+    size_t total = 3 * pg + 503;
+    ret(t, "preadv 5 buffers", t->ops->preadv(m.fd, iov, 5, 10), N(total));
+    want_bytes(t, "preadv bytes", b, m.file + 10, total);
+    field(t, "offset", "7", "%lld", (long long)lseek(m.fd, 0, SEEK_CUR));
+    ret(t, "preadv across EOF", t->ops->preadv(m.fd, iov, 5, 4 * (off_t)pg - 100), "100");
+    want_bytes(t, "preadv across EOF bytes", b, m.file + 4 * pg - 100, 100);
+    ret(t, "preadv no buffers", t->ops->preadv(m.fd, iov, 0, 0), "0");
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* pwrite into a mapped range (pages 1-3 of 4): the shared mapping, a
+ * second shared mapping (another descriptor, from page 1) and a private
+ * mapping's pages it has not written show it at once; the page the
+ * private mapping wrote keeps its own bytes.  The file after munmap holds
+ * the pwrite and the shared stores. */
+static void sc_io_pwrite_views(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m a;
+    mk_kind(t, &a, K_FILE_SHARED, 4, RW);
+    int fd2 = reopen(t, a.path, O_RDWR);
+    uint8_t *b = want_map(t, "mmap second shared", OK, NULL, 3 * pg, RW,
+                          MAP_SHARED, fd2, (off_t)pg);
+    uint8_t *pv = want_map(t, "mmap private", OK, NULL, 4 * pg, RW, MAP_PRIVATE,
+                           a.fd, 0);
+    field(t, "private page 1 before", X(a.file[pg + 3]), "%02x", pv[pg + 3]);
+    /* The private mapping's copy of page 2: the file's page then, and its
+     * store. */
+    uint8_t *cow = copy(t, a.file + 2 * pg, pg);
+    pv[2 * pg + 9] = 0x3c;
+    cow[9] = 0x3c;
+    poke(&a, pg + 50);      /* under the pwrite: overwritten */
+    poke(&a, 3 * pg + 1000); /* after it: stays */
+    poke(&a, 5);
+    size_t off = pg + 100, n = 2 * pg;
+    uint8_t *buf = pattern(t, n, 9, 0);
+    ret(t, "pwrite pages 1-3", t->ops->pwrite(a.fd, buf, n, (off_t)off), N(n));
+    model_pwrite(&a, off, buf, n);
+    check_mapping(t, "shared mapping", &a);
+    want_bytes(t, "second shared mapping", b, a.file + pg, 3 * pg);
+    uint8_t *pnow = copy(t, a.file, 4 * pg);
+    memcpy(pnow + 2 * pg, cow, pg);
+    want_bytes(t, "private mapping", pv, pnow, 4 * pg);
+    want_pread(t, "pread", a.fd, 0, 4 * pg, a.file, (long)(4 * pg));
+    unmap(t, pv, 4 * pg);
+    unmap(t, b, 3 * pg);
+    unmap(t, a.p, a.len);
+    check_file(t, "file after munmap", &a);
+}
+
+enum { GROW_SHORT, GROW_OVER, GROW_HOLE, GROW_GAP };
+
+/* pwrite past EOF (a file of 1 page + 100, mapped 4 pages, a store past
+ * its end in the partial page): the file grows and the mapping reaches the
+ * new bytes with no SIGBUS.  GROW_SHORT writes 50 bytes at the old end
+ * (the store stays past the new one), GROW_OVER 2 pages there (over the
+ * store), GROW_HOLE 50 bytes at page 3 + 10 (a hole, zeros, between),
+ * GROW_GAP 50 bytes at page 1 + 300 (a gap over the store, the new end in
+ * the same page).  What the old partial page holds past the old end
+ * afterwards is the filesystem's: recorded, not stated.  (ext4 on Linux
+ * 6.18 zeroes what the new size exposes between the old end and the
+ * write, and keeps the mapping's store that is still past the new end.) */
+static void sc_io_pwrite_grows(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg, old = pg + 100;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = old, .len = 4 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    poke(&m, 50);
+    poke(&m, old - 1);
+    m.p[pg + 200] = 0x77; /* past the old end */
+    m.p[pg + 3000] = 0x78;
+    size_t off = how == GROW_HOLE ? 3 * pg + 10 : how == GROW_GAP ? pg + 300 : old;
+    size_t n = how == GROW_OVER ? 2 * pg : 50, end = off + n;
+    uint8_t *buf = pattern(t, n, 9, 0);
+    ret(t, "pwrite past EOF", t->ops->pwrite(m.fd, buf, n, (off_t)off), N(n));
+    want_size(t, "file size", m.fd, end);
+    want_access(t, "load of the last new byte", m.p, end - 1, READ, buf[n - 1]);
+    model_resize(t, &m, end);
+    model_follow(&m);
+    model_pwrite(&m, off, buf, n);
+    want_bytes(t, "mapping up to the old end", m.p, m.now, old);
+    want_pread(t, "pread up to the old end", m.fd, 0, old, m.file, (long)old);
+    if (how == GROW_SHORT || how == GROW_GAP) {
+        want_bytes(t, "mapping's new bytes", m.p + off, buf, n);
+        field(t, "stored byte at page 1 + 200", NULL, "%02x", m.p[pg + 200]);
+        field(t, "stored byte at page 1 + 3000", NULL, "%02x", m.p[pg + 3000]);
+        field_bytes(t, "mapping past the old end", m.p + old, 2 * pg - old);
+        want_fault(t, "load from page 2", m.p, 2 * pg + 1, READ, SIGBUS, BUS_ADRERR);
+    } else {
+        size_t from = how == GROW_HOLE ? 2 * pg : old;
+        if (how == GROW_HOLE)
+            field_bytes(t, "mapping past the old end", m.p + old, 2 * pg - old);
+        want_bytes(t, "mapping from the old page's end", m.p + from, m.now + from,
+                   4 * pg - from);
+        want_pread(t, "pread from there", m.fd, (off_t)from, 4 * pg,
+                   m.file + from, (long)(end - from));
+    }
+    unmap(t, m.p, m.len);
+    want_size(t, "file size after munmap", m.fd, end);
+    want_file(t, "file up to the old end", m.fd, 0, old, m.file);
+    if (how == GROW_HOLE) {
+        field_file_bytes(t, "file past the old end in its page", m.fd, (off_t)old,
+                         2 * pg - old);
+        want_file(t, "file from page 2", m.fd, 2 * (off_t)pg, end - 2 * pg,
+                  m.file + 2 * pg);
+    } else {
+        if (how == GROW_GAP)
+            field_file_bytes(t, "file between the old end and the write", m.fd,
+                             (off_t)old, off - old);
+        want_file(t, "file's new bytes", m.fd, (off_t)off, n, buf);
+    }
+}
+
+/* write() on an O_APPEND descriptor of a mapped file (2 pages + 100,
+ * mapped 4 pages, with stores): the bytes go at the end whatever the
+ * offset, the file grows, the mapping shows them and stores there are
+ * read back. */
+static void sc_io_append(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg, old = 2 * pg + 100;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = old, .len = 4 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    dirty_pages(t, &m, 3);
+    poke(&m, old - 1);
+    int afd = reopen(t, m.path, O_RDWR | O_APPEND);
+    lseek(afd, 0, SEEK_SET);
+    uint8_t *b1 = pattern(t, 300, 7, 0), *b2 = pattern(t, 5000, 8, 0);
+    ret(t, "write 300 O_APPEND", t->ops->write(afd, b1, 300), "300");
+    field(t, "offset after it", N(old + 300), "%lld", (long long)lseek(afd, 0, SEEK_CUR));
+    lseek(afd, 10, SEEK_SET);
+    ret(t, "write 5000 O_APPEND", t->ops->write(afd, b2, 5000), "5000");
+    size_t end = old + 5300;
+    want_size(t, "file size", m.fd, end);
+    field(t, "offset after the second", N(end), "%lld", (long long)lseek(afd, 0, SEEK_CUR));
+    model_resize(t, &m, end);
+    model_pwrite(&m, old, b1, 300);
+    model_pwrite(&m, old + 300, b2, 5000);
+    want_bytes(t, "mapping up to the new end", m.p, m.now, end);
+    poke(&m, old + 4000);
+    want_pread(t, "pread", m.fd, 0, 4 * pg, m.file, (long)end);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* writev at the file offset (moves it) and pwritev (does not) across
+ * pages, one buffer empty; a pwritev past the end grows the file. */
+static void sc_io_writev(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &m, 4);
+    poke(&m, pg - 5);
+    uint8_t *b = pattern(t, 2 * pg, 5, 0);
+    lseek(m.fd, (off_t)pg - 10, SEEK_SET);
+    struct iovec iov[4] = {{b, 20}, {b + 20, pg}, {b, 0}, {b + 20 + pg, 5}};
+    ret(t, "writev", t->ops->writev(m.fd, iov, 4), N(pg + 25));
+    model_pwrite(&m, pg - 10, b, pg + 25);
+    field(t, "offset after writev", N(2 * pg + 15), "%lld",
+          (long long)lseek(m.fd, 0, SEEK_CUR));
+    struct iovec three[3] = {{b + 100, 3}, {b + 200, 4}, {b + 300, 10}};
+    ret(t, "pwritev", t->ops->pwritev(m.fd, three, 3, 3 * (off_t)pg - 7), "17");
+    model_pwrite(&m, 3 * pg - 7, b + 100, 3);
+    model_pwrite(&m, 3 * pg - 4, b + 200, 4);
+    model_pwrite(&m, 3 * pg, b + 300, 10);
+    field(t, "offset after pwritev", N(2 * pg + 15), "%lld",
+          (long long)lseek(m.fd, 0, SEEK_CUR));
+    check_mapping(t, "mapping", &m);
+    struct iovec grow[2] = {{b, 10}, {b + 10, pg}};
+    ret(t, "pwritev past EOF", t->ops->pwritev(m.fd, grow, 2, 4 * (off_t)pg - 5),
+        N(pg + 10));
+    model_resize(t, &m, 5 * pg + 5);
+    model_pwrite(&m, 4 * pg - 5, b, pg + 10);
+    check_mapping(t, "mapping after growing", &m);
+    want_pread(t, "pread", m.fd, 0, 6 * pg, m.file, (long)(5 * pg + 5));
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { BUF_SAME, BUF_OTHER_SHARED, BUF_OTHER_PRIVATE, BUF_ANON_PRIVATE, BUF_ANON_SHARED };
+
+/* pread into, and pwrite from, a buffer in a usermap mapping whose pages
+ * were never touched: of the same file (another range), of another file
+ * (shared or private), of anonymous memory.  The file under I/O holds
+ * stores not yet written back. */
+static void sc_io_buffer(struct t *t, intptr_t kind)
+{
+    size_t pg = t->pg;
+    struct m f, bm;
+    mk_kind(t, &f, K_FILE_SHARED, 10, RW);
+    poke(&f, 1);
+    poke(&f, pg + 2);
+    struct m *bp = &bm;
+    if (kind == BUF_SAME)
+        bp = &f;
+    else if (kind == BUF_OTHER_SHARED || kind == BUF_OTHER_PRIVATE)
+        mk(t, &bm, (struct spec){.fsize = 10 * pg, .len = 10 * pg, .prot = RW,
+                                 .flags = kind == BUF_OTHER_SHARED ? MAP_SHARED
+                                                                   : MAP_PRIVATE,
+                                 .seed = 2});
+    else
+        mk_kind(t, &bm, kind == BUF_ANON_SHARED ? K_ANON_SHARED : K_ANON_PRIVATE,
+                10, RW);
+    /* Into pages 5-7 of the buffer's mapping: 2 pages of the file from 100. */
+    size_t in = 5 * pg + 3, n = 2 * pg;
+    ret(t, "pread into untouched pages", t->ops->pread(f.fd, bp->p + in, n, 100), N(n));
+    uint8_t *src = copy(t, f.file + 100, n);
+    for (size_t i = 0; i < n; i++)
+        model_set(bp, in + i, src[i]);
+    want_bytes(t, "buffer after pread", bp->p + in, src, n);
+    /* From pages 8-9 of it (never touched) to the file at page 2 + 50. */
+    size_t from = 8 * pg + 11, n2 = pg + 500, at = 2 * pg + 50;
+    uint8_t *out = copy(t, bp->now + from, n2);
+    ret(t, "pwrite from untouched pages", t->ops->pwrite(f.fd, bp->p + from, n2,
+                                                         (off_t)at), N(n2));
+    model_pwrite(&f, at, out, n2);
+    check_mapping(t, "file's mapping", &f);
+    want_pread(t, "pread the file", f.fd, 0, 10 * pg, f.file, (long)(10 * pg));
+    if (bp != &f) {
+        check_mapping(t, "buffer's mapping", &bm);
+        unmap(t, bm.p, bm.len);
+        check_file(t, "buffer's file after munmap", &bm);
+    }
+    unmap(t, f.p, f.len);
+    check_file(t, "file after munmap", &f);
+}
+
+/* pread into, pwrite from and readv into a buffer whose second page is
+ * PROT_NONE (a usermap mapping of kind K): starting in it, EFAULT;
+ * starting 100 bytes before it, the kernel's short count (or EFAULT).
+ * The file under I/O is mapped, with stores not yet written back. */
+static void sc_io_buffer_prot_none(struct t *t, intptr_t k)
+{
+    size_t pg = t->pg;
+    struct m f, bm;
+    mk_kind(t, &f, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &f, 4);
+    mk_kind(t, &bm, k, 3, RW);
+    ret(t, "mprotect page 1 PROT_NONE", t->ops->mprotect(bm.p + pg, pg, PROT_NONE), "0");
+    ret(t, "pread into PROT_NONE", t->ops->pread(f.fd, bm.p + pg, 100, 0), E(EFAULT));
+    ret(t, "pwrite from PROT_NONE", t->ops->pwrite(f.fd, bm.p + pg, 100, 0), E(EFAULT));
+    long r = ret(t, "pread across PROT_NONE", t->ops->pread(f.fd, bm.p + pg - 100,
+                                                            2 * pg, 10), NULL);
+    for (long i = 0; i < r; i++)
+        model_set(&bm, pg - 100 + (size_t)i, f.file[10 + (size_t)i]);
+    uint8_t *out = copy(t, bm.now + pg - 100, 100);
+    r = ret(t, "pwrite across PROT_NONE", t->ops->pwrite(f.fd, bm.p + pg - 100,
+                                                         2 * pg, 3 * (off_t)pg), NULL);
+    if (r > 0)
+        model_pwrite(&f, 3 * pg, out, (size_t)r);
+    struct iovec iov[2] = {{bm.p + 10, 20}, {bm.p + pg + 10, 20}};
+    r = ret(t, "readv second buffer PROT_NONE", t->ops->readv(f.fd, iov, 2), NULL);
+    for (long i = 0; i < r && i < 20; i++)
+        model_set(&bm, 10 + (size_t)i, f.file[(size_t)i]);
+    field(t, "offset after readv", NULL, "%lld", (long long)lseek(f.fd, 0, SEEK_CUR));
+    ret(t, "mprotect RW", t->ops->mprotect(bm.p + pg, pg, RW), "0");
+    check_mapping(t, "buffer's mapping", &bm);
+    check_mapping(t, "file's mapping", &f);
+    unmap(t, bm.p, bm.len);
+    check_file(t, "buffer's file after munmap", &bm);
+    unmap(t, f.p, f.len);
+    check_file(t, "file after munmap", &f);
+}
+
+/* A buffer in a shared mapping of a file of 1 page + 100, 3 pages long:
+ * pread into and pwrite from its page past EOF (the SIGBUS region):
+ * EFAULT; from its partial page across into that one: a short count up
+ * to the page's end.  The file under I/O is mapped, with stores not yet
+ * written back. */
+static void sc_io_buffer_past_eof(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m f, bm;
+    mk_kind(t, &f, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &f, 4);
+    mk(t, &bm, (struct spec){.fsize = pg + 100, .len = 3 * pg, .prot = RW,
+                             .flags = MAP_SHARED, .seed = 2});
+    ret(t, "pread into page past EOF", t->ops->pread(f.fd, bm.p + 2 * pg, 100, 0),
+        E(EFAULT));
+    ret(t, "pwrite from page past EOF", t->ops->pwrite(f.fd, bm.p + 2 * pg, 100, 0),
+        E(EFAULT));
+    ret(t, "pread across into it", t->ops->pread(f.fd, bm.p + pg, 2 * pg, 0), N(pg));
+    for (size_t i = 0; i < pg; i++)
+        model_set(&bm, pg + i, f.file[i]);
+    uint8_t *out = copy(t, bm.now + pg, pg);
+    ret(t, "pwrite across from it", t->ops->pwrite(f.fd, bm.p + pg, 2 * pg,
+                                                   2 * (off_t)pg), N(pg));
+    model_pwrite(&f, 2 * pg, out, pg);
+    want_bytes(t, "buffer up to the page past EOF", bm.p, bm.now, 2 * pg);
+    check_mapping(t, "file's mapping", &f);
+    unmap(t, bm.p, bm.len);
+    check_file(t, "buffer's file after munmap", &bm);
+    unmap(t, f.p, f.len);
+    check_file(t, "file after munmap", &f);
+}
+
+/* ftruncate shrinks a file under two shared mappings (one from page 0
+ * through the program's descriptor, one from page 1 through another), to
+ * 1 page + 500 and then grows it through the other descriptor to 3 pages
+ * - 10, and truncate(path) cuts it to 2 pages: past each end both
+ * mappings raise SIGBUS, the partial page reads zeros past it, growing
+ * brings zeros back, and the dirty bytes cut off never reach the file. */
+static void sc_io_truncate_two_maps(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m a;
+    mk_kind(t, &a, K_FILE_SHARED, 4, RW);
+    int fd2 = reopen(t, a.path, O_RDWR);
+    uint8_t *b = want_map(t, "mmap second", OK, NULL, 3 * pg, RW, MAP_SHARED, fd2,
+                          (off_t)pg);
+    dirty_pages(t, &a, 4);
+    poke(&a, pg + 600);
+    ret(t, "ftruncate to 1 page + 500", t->ops->ftruncate(a.fd, (off_t)pg + 500), "0");
+    model_resize(t, &a, pg + 500);
+    model_follow(&a);
+    field(t, "first: byte past the end", "00", "%02x", a.p[pg + 600]);
+    field(t, "second: byte past the end", "00", "%02x", b[600]);
+    want_bytes(t, "first: pages 0-1", a.p, a.now, 2 * pg);
+    want_bytes(t, "second: page 0", b, a.now + pg, pg);
+    want_fault(t, "first: load page 2", a.p, 2 * pg + 3, READ, SIGBUS, BUS_ADRERR);
+    want_fault(t, "second: load its page 1", b, pg + 1, READ, SIGBUS, BUS_ADRERR);
+    want_fault(t, "second: store its page 2", b, 2 * pg + 5, WRITE, SIGBUS,
+               BUS_ADRERR);
+    want_pread(t, "pread after shrinking", a.fd, 0, 4 * pg, a.file, (long)(pg + 500));
+    ret(t, "ftruncate other fd to 3 pages - 10", t->ops->ftruncate(fd2, 3 * (off_t)pg - 10),
+        "0");
+    model_resize(t, &a, 3 * pg - 10);
+    model_follow(&a);
+    want_bytes(t, "first: pages 0-2", a.p, a.now, 3 * pg);
+    want_bytes(t, "second: pages 0-1", b, a.now + pg, 2 * pg);
+    want_fault(t, "first: load page 3", a.p, 3 * pg + 3, READ, SIGBUS, BUS_ADRERR);
+    b[20] = 0x5e; /* file offset page 1 + 20 */
+    a.now[pg + 20] = a.file[pg + 20] = 0x5e;
+    a.p[2 * pg + 9] = 0x6f;
+    a.now[2 * pg + 9] = a.file[2 * pg + 9] = 0x6f;
+    want_pread(t, "pread after growing", a.fd, 0, 4 * pg, a.file, (long)(3 * pg - 10));
+    ret(t, "truncate path to 2 pages", t->ops->truncate(a.path, 2 * (off_t)pg), "0");
+    model_resize(t, &a, 2 * pg);
+    model_follow(&a);
+    want_fault(t, "first: load page 2 after truncate", a.p, 2 * pg + 9, READ, SIGBUS,
+               BUS_ADRERR);
+    want_fault(t, "second: load its page 1 after truncate", b, pg + 9, READ, SIGBUS,
+               BUS_ADRERR);
+    want_bytes(t, "first: pages 0-1 after truncate", a.p, a.now, 2 * pg);
+    want_size(t, "file size", a.fd, 2 * pg);
+    unmap(t, b, 3 * pg);
+    unmap(t, a.p, a.len);
+    check_file(t, "file after munmap", &a);
+}
+
+enum { TG_FTRUNCATE, TG_TRUNCATE, TG_FALLOCATE };
+
+/* A file of 1 page + 100 mapped shared 3 pages, a store past its end in
+ * the partial page (page 1 + 200), grown to 2 pages + 100 by ftruncate,
+ * truncate(path) or fallocate: what the mapping and the file then hold
+ * in the old page past the old end is recorded (the kernel's filesystem
+ * decides), the rest is stated: zeros up to the new end, no SIGBUS. */
+static void sc_io_grow_tail(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg, old = pg + 100, size = 2 * pg + 100;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = old, .len = 3 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    poke(&m, old - 1);
+    m.p[pg + 200] = 0x77;
+    if (how == TG_FTRUNCATE)
+        ret(t, "ftruncate", t->ops->ftruncate(m.fd, (off_t)size), "0");
+    else if (how == TG_TRUNCATE)
+        ret(t, "truncate", t->ops->truncate(m.path, (off_t)size), "0");
+    else
+        ret(t, "fallocate", t->ops->fallocate(m.fd, 0, 0, (off_t)size), "0");
+    want_size(t, "file size", m.fd, size);
+    model_resize(t, &m, size);
+    model_follow(&m);
+    field(t, "stored byte past the old end", NULL, "%02x", m.p[pg + 200]);
+    want_bytes(t, "mapping up to the old end", m.p, m.now, old);
+    want_bytes(t, "mapping from page 2", m.p + 2 * pg, m.now + 2 * pg, pg);
+    want_pread(t, "pread from page 2", m.fd, 2 * (off_t)pg, pg, m.file + 2 * pg, 100);
+    unmap(t, m.p, m.len);
+    want_file(t, "file up to the old end", m.fd, 0, old, m.file);
+    field_file_bytes(t, "file past the old end in its page", m.fd, (off_t)old,
+                     2 * pg - old);
+}
+
+enum { FA_PUNCH, FA_PUNCH_PARTIAL, FA_ZERO, FA_ZERO_GROW, FA_COLLAPSE, FA_INSERT,
+       FA_GROW, FA_KEEP_SIZE };
+
+/* fallocate on a file of 4 pages, mapped shared 6 pages, every page with
+ * a store not yet written back.  FA_PUNCH punches pages 1-2 (KEEP_SIZE),
+ * FA_PUNCH_PARTIAL 100 bytes inside page 1 over a store, FA_ZERO zeroes
+ * from page 1 + 10 to page 2 + 110, FA_ZERO_GROW zeroes 2 pages from
+ * page 3 + 100 (the file grows), FA_COLLAPSE removes page 1, FA_INSERT
+ * inserts a page of zeros at page 1, FA_GROW allocates up to 5 pages +
+ * 100 (the file grows), FA_KEEP_SIZE allocates past the end without
+ * growing it.  The mapping shows the file's new bytes, its end moves
+ * (SIGBUS past it), the file after munmap holds them.  When the test
+ * directory's filesystem does not support a mode, the kernel's error
+ * (EOPNOTSUPP) is what usermap must give, the file unchanged. */
+static void sc_io_fallocate(struct t *t, intptr_t mode)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk(t, &m, (struct spec){.fsize = 4 * pg, .len = 6 * pg, .prot = RW,
+                            .flags = MAP_SHARED});
+    dirty_pages(t, &m, 4);
+    poke(&m, pg + 20);
+    poke(&m, 3 * pg + 40);
+    static const int modes[] = {
+        [FA_PUNCH] = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        [FA_PUNCH_PARTIAL] = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+        [FA_ZERO] = FALLOC_FL_ZERO_RANGE,
+        [FA_ZERO_GROW] = FALLOC_FL_ZERO_RANGE,
+        [FA_COLLAPSE] = FALLOC_FL_COLLAPSE_RANGE,
+        [FA_INSERT] = FALLOC_FL_INSERT_RANGE,
+        [FA_GROW] = 0,
+        [FA_KEEP_SIZE] = FALLOC_FL_KEEP_SIZE,
+    };
+    size_t off, len;
+    switch (mode) {
+    case FA_PUNCH: off = pg, len = 2 * pg; break;
+    case FA_PUNCH_PARTIAL: off = pg + 10, len = 100; break;
+    case FA_ZERO: off = pg + 10, len = pg + 100; break;
+    case FA_ZERO_GROW: off = 3 * pg + 100, len = 2 * pg; break;
+    case FA_COLLAPSE: off = pg, len = pg; break;
+    case FA_INSERT: off = pg, len = pg; break;
+    case FA_GROW: off = 3 * pg, len = 2 * pg + 100; break;
+    default: off = 3 * pg, len = 2 * pg; break;
+    }
+    int r = (int)ret(t, "fallocate", t->ops->fallocate(m.fd, modes[mode], (off_t)off,
+                                                       (off_t)len), NULL);
+    if (r == 0) {
+        size_t old = m.fsize;
+        uint8_t *before = copy(t, m.file, old);
+        switch (mode) {
+        case FA_PUNCH:
+        case FA_PUNCH_PARTIAL:
+        case FA_ZERO:
+            memset(m.file + off, 0, len);
+            break;
+        case FA_ZERO_GROW:
+            model_resize(t, &m, off + len);
+            memset(m.file + off, 0, old - off); /* and zeros past the old end */
+            break;
+        case FA_GROW: /* the bytes stay; zeros past the old end */
+            model_resize(t, &m, off + len);
+            break;
+        case FA_COLLAPSE:
+            model_resize(t, &m, old - len);
+            memcpy(m.file + off, before + off + len, old - off - len);
+            break;
+        case FA_INSERT:
+            model_resize(t, &m, old + len);
+            memset(m.file + off, 0, len);
+            memcpy(m.file + off + len, before + off, old - off);
+            break;
+        default:
+            break;
+        }
+        model_follow(&m);
+    }
+    want_size(t, "file size", m.fd, m.fsize);
+    size_t rd = readable(t, m.fsize, m.len);
+    want_bytes(t, "mapping", m.p, m.now, rd);
+    if (rd < m.len)
+        want_fault(t, "load past the end", m.p, rd + 1, READ, SIGBUS, BUS_ADRERR);
+    want_pread(t, "pread", m.fd, 0, 6 * pg, m.file, (long)m.fsize);
+    poke(&m, m.fsize - 1);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { SY_FSYNC, SY_FDATASYNC, SY_RANGE_ALL, SY_RANGE_PART };
+
+/* Child of sc_io_sync and sc_io_other_process, which maps nothing: the
+ * hash of the file's bytes [off, off+len) as pread reads them (the
+ * kernel's, or the call under test's when OPS is set), a short count, or
+ * -errno. */
+struct read_args {
+    const struct hr_ops *ops; /* NULL: the kernel's pread */
+    const char *path;
+    off_t off;
+    size_t len;
+};
+
+static long long read_file_child(void *arg)
+{
+    struct read_args *a = arg;
+    uint8_t *b = malloc(a->len);
+    int fd = open(a->path, O_RDONLY);
+    if (!b || fd < 0)
+        return -errno;
+    ssize_t n = a->ops ? a->ops->pread(fd, b, a->len, a->off)
+                       : pread(fd, b, a->len, a->off);
+    if (n != (ssize_t)a->len)
+        return n < 0 ? -errno : n;
+    return (long long)(hr_fnv(b, a->len) >> 1);
+}
+
+/* The value read_file_child reports when the file holds MODEL. */
+static long long model_hash(const uint8_t *model, size_t len)
+{
+    return (long long)(hr_fnv(model, len) >> 1);
+}
+
+/* fsync, fdatasync or sync_file_range (the whole file, or pages 1-2)
+ * after stores through a shared mapping: the file then holds them, as the
+ * kernel's pread reads it, in this process and in a forked child, before
+ * any msync or munmap. */
+static void sc_io_sync(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &m, 4);
+    poke(&m, 2 * pg - 1);
+    unsigned all = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                   SYNC_FILE_RANGE_WAIT_AFTER;
+    size_t from = 0, len = 4 * pg;
+    switch (how) {
+    case SY_FSYNC: ret(t, "fsync", t->ops->fsync(m.fd), "0"); break;
+    case SY_FDATASYNC: ret(t, "fdatasync", t->ops->fdatasync(m.fd), "0"); break;
+    case SY_RANGE_ALL:
+        ret(t, "sync_file_range all", t->ops->sync_file_range(m.fd, 0, 0, all), "0");
+        break;
+    default:
+        from = pg, len = 2 * pg;
+        ret(t, "sync_file_range pages 1-2",
+            t->ops->sync_file_range(m.fd, (off_t)pg, 2 * (off_t)pg, all), "0");
+    }
+    want_file(t, "file (kernel's pread)", m.fd, (off_t)from, len, m.file + from);
+    struct read_args ra = {NULL, m.path, (off_t)from, len};
+    reap(t, "forked child's pread", spawn(t, m.p, read_file_child, &ra, NULL),
+         V(model_hash(m.file + from, len)));
+    check_mapping(t, "mapping", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+enum { CF_TO_PLAIN, CF_TO_MAPPED, CF_FILE_OFFSETS, CF_SAME_FILE };
+
+/* copy_file_range from a file with stores not yet written back (shared
+ * mapping) into a file no one maps (read back with the kernel's pread:
+ * nothing caches it), into a mapped one (its mapping shows the copy), with
+ * the descriptors' own offsets (NULL), or within the same file to a range
+ * that does not overlap.  Offsets move by the count; past the source's
+ * end a short count, at it 0; a copy past the destination's end grows it. */
+static void sc_io_copy_file_range(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg;
+    struct m s, d;
+    mk_kind(t, &s, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &s, 4);
+    poke(&s, pg - 1);
+    size_t n = pg + 200;
+    if (how == CF_SAME_FILE) {
+        loff_t in = (loff_t)pg - 10, out = 2 * (loff_t)pg + 300;
+        uint8_t *src = copy(t, s.file + pg - 10, n);
+        ret(t, "copy within the file", t->ops->copy_file_range(s.fd, &in, s.fd, &out,
+                                                               n, 0), N(n));
+        model_pwrite(&s, 2 * pg + 300, src, n);
+        field(t, "offsets after", hr_fmt_ring("%lld", (long long)(pg - 10 + n)),
+              "%lld", (long long)in);
+        check_mapping(t, "mapping", &s);
+        want_pread(t, "pread", s.fd, 0, 4 * pg, s.file, (long)(4 * pg));
+        unmap(t, s.p, s.len);
+        check_file(t, "file after munmap", &s);
+        return;
+    }
+    if (how == CF_TO_MAPPED) {
+        mk(t, &d, (struct spec){.fsize = 2 * pg, .len = 4 * pg, .prot = RW,
+                                .flags = MAP_SHARED, .seed = 3});
+        poke(&d, 50);       /* under the copy */
+        poke(&d, pg + 500); /* after it */
+    } else {
+        memset(&d, 0, sizeof d);
+        d.fd = tmp_file(t, 2 * pg, 3, d.path);
+        d.fsize = 2 * pg;
+        d.file = pattern(t, 2 * pg, 3, 0);
+        d.flags = MAP_PRIVATE; /* no mapping: model_pwrite updates the file only */
+    }
+    loff_t in = (loff_t)pg - 10, out = 20;
+    ssize_t r;
+    if (how == CF_FILE_OFFSETS) {
+        lseek(s.fd, in, SEEK_SET);
+        lseek(d.fd, out, SEEK_SET);
+        r = t->ops->copy_file_range(s.fd, NULL, d.fd, NULL, n, 0);
+    } else {
+        r = t->ops->copy_file_range(s.fd, &in, d.fd, &out, n, 0);
+    }
+    ret(t, "copy", r, N(n));
+    model_pwrite(&d, 20, s.file + pg - 10, n);
+    if (how == CF_FILE_OFFSETS) {
+        field(t, "source offset", N(pg - 10 + n), "%lld",
+              (long long)lseek(s.fd, 0, SEEK_CUR));
+        field(t, "destination offset", N(20 + n), "%lld",
+              (long long)lseek(d.fd, 0, SEEK_CUR));
+    } else {
+        field(t, "offsets", hr_fmt_ring("%lld", (long long)(pg - 10 + n)), "%lld",
+              (long long)in);
+        field(t, "destination offset", N(20 + n), "%lld", (long long)out);
+    }
+    /* Past the source's end: a short count; at it, 0; growing the
+     * destination. */
+    in = 4 * (loff_t)pg - 30;
+    out = 2 * (loff_t)pg - 10;
+    ret(t, "copy across the source's end", t->ops->copy_file_range(s.fd, &in, d.fd,
+                                                                   &out, 100, 0), "30");
+    model_resize(t, &d, 2 * pg + 20);
+    model_pwrite(&d, 2 * pg - 10, s.file + 4 * pg - 30, 30);
+    ret(t, "copy at the source's end", t->ops->copy_file_range(s.fd, &in, d.fd, &out,
+                                                               100, 0), "0");
+    want_size(t, "destination size", d.fd, d.fsize);
+    want_pread(t, "destination (pread)", d.fd, 0, 4 * pg, d.file, (long)d.fsize);
+    if (how == CF_TO_MAPPED) {
+        model_follow(&d);
+        want_bytes(t, "destination mapping", d.p, d.now, readable(t, d.fsize, d.len));
+        unmap(t, d.p, d.len);
+    }
+    want_file(t, "destination (kernel's pread)", d.fd, 0, d.fsize, d.file);
+    check_mapping(t, "source mapping", &s);
+    unmap(t, s.p, s.len);
+    check_file(t, "source after munmap", &s);
+}
+
+/* copy_file_range's errors, on a mapped source: flags not 0 (EINVAL),
+ * overlapping ranges of one file (EINVAL), an O_APPEND destination
+ * (EBADF), a write-only source (EBADF), a read-only destination (EBADF).
+ * Nothing changes. */
+static void sc_io_copy_errors(struct t *t, intptr_t arg)
+{
+    (void)arg;
+    size_t pg = t->pg;
+    struct m s;
+    mk_kind(t, &s, K_FILE_SHARED, 2, RW);
+    poke(&s, 3);
+    char dpath[512];
+    int d = tmp_file(t, pg, 3, dpath);
+    int dapp = reopen(t, dpath, O_WRONLY | O_APPEND);
+    int dro = reopen(t, dpath, O_RDONLY);
+    int swo = reopen(t, s.path, O_WRONLY);
+    loff_t in = 0, out = 0;
+    ret(t, "flags 1", t->ops->copy_file_range(s.fd, &in, d, &out, 100, 1), E(EINVAL));
+    in = 0, out = 100;
+    ret(t, "overlap in one file", t->ops->copy_file_range(s.fd, &in, s.fd, &out, 1000, 0),
+        E(EINVAL));
+    in = 0, out = 0;
+    ret(t, "O_APPEND destination", t->ops->copy_file_range(s.fd, &in, dapp, &out, 100, 0),
+        E(EBADF));
+    ret(t, "write-only source", t->ops->copy_file_range(swo, &in, d, &out, 100, 0),
+        E(EBADF));
+    ret(t, "read-only destination", t->ops->copy_file_range(s.fd, &in, dro, &out, 100, 0),
+        E(EBADF));
+    field(t, "offsets untouched", "0 0", "%lld %lld", (long long)in, (long long)out);
+    uint8_t *dmodel = pattern(t, pg, 3, 0);
+    want_file(t, "destination unchanged", d, 0, pg, dmodel);
+    want_size(t, "destination size", d, pg);
+    unmap(t, s.p, s.len);
+    check_file(t, "source after munmap", &s);
+}
+
+enum { SF_PIPE, SF_FILE, SF_FILE_OFFSET, SF_MAPPED };
+
+/* sendfile from a file with stores not yet written back: into a pipe (read
+ * back), into a regular file no one maps, with the source descriptor's
+ * offset (NULL: it moves, a short count at the end), into a mapped file
+ * (its mapping shows the bytes). */
+static void sc_io_sendfile(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg;
+    struct m s;
+    mk_kind(t, &s, K_FILE_SHARED, 4, RW);
+    dirty_pages(t, &s, 4);
+    poke(&s, pg - 100);
+    size_t n = pg + 300;
+    off_t off = (off_t)pg - 100;
+    if (how == SF_PIPE) {
+        int p[2];
+        if (pipe(p) != 0)
+            stop(t);
+        track_fd(t, p[0]);
+        track_fd(t, p[1]);
+        ret(t, "sendfile into a pipe", t->ops->sendfile(p[1], s.fd, &off, n), N(n));
+        field(t, "offset after", N(pg - 100 + n), "%lld", (long long)off);
+        field(t, "source fd offset", "0", "%lld", (long long)lseek(s.fd, 0, SEEK_CUR));
+        uint8_t *b = alloc(t, n);
+        size_t got = 0;
+        struct pollfd pf = {p[0], POLLIN, 0};
+        while (got < n && poll(&pf, 1, 1000) == 1) {
+            ssize_t r = read(p[0], b + got, n - got);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        field(t, "read from the pipe", N(n), "%zu", got);
+        want_bytes(t, "pipe bytes", b, s.file + pg - 100, got);
+    } else {
+        struct m d;
+        if (how == SF_MAPPED) {
+            mk(t, &d, (struct spec){.fsize = 2 * pg, .len = 4 * pg, .prot = RW,
+                                    .flags = MAP_SHARED, .seed = 3});
+            poke(&d, 10); /* under the bytes sent */
+        } else {
+            memset(&d, 0, sizeof d);
+            d.fd = tmp_file(t, 0, SPARSE, d.path);
+            d.flags = MAP_PRIVATE;
+            d.file = alloc(t, 1);
+        }
+        if (how == SF_FILE_OFFSET) {
+            lseek(s.fd, 3 * (off_t)pg + 50, SEEK_SET);
+            ret(t, "sendfile to the end", t->ops->sendfile(d.fd, s.fd, NULL, 2 * pg),
+                N(pg - 50));
+            field(t, "source fd offset", N(4 * pg), "%lld",
+                  (long long)lseek(s.fd, 0, SEEK_CUR));
+            ret(t, "sendfile at the end", t->ops->sendfile(d.fd, s.fd, NULL, 100), "0");
+            model_resize(t, &d, pg - 50);
+            model_pwrite(&d, 0, s.file + 3 * pg + 50, pg - 50);
+        } else {
+            ret(t, "sendfile into a file", t->ops->sendfile(d.fd, s.fd, &off, n), N(n));
+            field(t, "offset after", N(pg - 100 + n), "%lld", (long long)off);
+            if (d.fsize < n)
+                model_resize(t, &d, n);
+            model_pwrite(&d, 0, s.file + pg - 100, n);
+        }
+        field(t, "destination fd offset", N(how == SF_FILE_OFFSET ? pg - 50 : n), "%lld",
+              (long long)lseek(d.fd, 0, SEEK_CUR));
+        want_pread(t, "destination (pread)", d.fd, 0, 4 * pg, d.file, (long)d.fsize);
+        if (how == SF_MAPPED) {
+            model_follow(&d);
+            want_bytes(t, "destination mapping", d.p, d.now, readable(t, d.fsize, d.len));
+            unmap(t, d.p, d.len);
+        }
+        want_size(t, "destination size", d.fd, d.fsize);
+        want_file(t, "destination (kernel's pread)", d.fd, 0, d.fsize, d.file);
+    }
+    check_mapping(t, "source mapping", &s);
+    unmap(t, s.p, s.len);
+    check_file(t, "source after munmap", &s);
+}
+
+/* Child of sc_io_close_lock: whether another process holds a write lock
+ * on the file: 1 when the parent does, 0 when no one. */
+static long long lock_probe_child(void *arg)
+{
+    const char *path = arg;
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return -errno;
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_GETLK, &l) != 0)
+        return -errno;
+    if (l.l_type == F_UNLCK)
+        return 0;
+    return l.l_pid == getppid() ? 1 : 2;
+}
+
+/* A process holds an fcntl write lock on a file it maps, stores into and
+ * unmaps (HELD: still maps when it closes): usermap's own descriptors of
+ * the file must not drop the lock, and a forked child still sees it.
+ * Closing the program's descriptor with the call under test releases it. */
+static void sc_io_close_lock(struct t *t, intptr_t held)
+{
+    size_t pg = t->pg;
+    char path[512];
+    int fd = tmp_file(t, 2 * pg, 1, path);
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    ret(t, "F_SETLK write lock", fcntl(fd, F_SETLK, &l), "0");
+    uint8_t *p = want_map(t, "mmap", OK, NULL, 2 * pg, RW, MAP_SHARED, fd, 0);
+    p[5] = 0x42;
+    p[pg + 5] = 0x43;
+    ret(t, "msync", t->ops->msync(p, 2 * pg, MS_SYNC), "0");
+    reap(t, "lock while mapped", spawn(t, p, lock_probe_child, path, NULL), V(1));
+    if (!held)
+        unmap(t, p, 2 * pg);
+    reap(t, held ? "lock, still mapped" : "lock after munmap",
+         spawn(t, NULL, lock_probe_child, path, NULL), V(1));
+    untrack_fd(t, fd);
+    ret(t, "close", t->ops->close(fd), "0");
+    reap(t, "lock after close", spawn(t, NULL, lock_probe_child, path, NULL), V(0));
+    if (held) {
+        field(t, "mapped byte after close", "42", "%02x", p[5]);
+        unmap(t, p, 2 * pg);
+    }
+    int rfd = reopen(t, path, O_RDONLY);
+    uint8_t *model = pattern(t, 2 * pg, 1, 0);
+    model[5] = 0x42;
+    model[pg + 5] = 0x43;
+    want_file(t, "file", rfd, 0, 2 * pg, model);
+}
+
+/* The calls' errors on a file usermap caches (MAPPED: a shared mapping
+ * holds a store) or not: the system calls' errno, nothing written. */
+static void sc_io_errno(struct t *t, intptr_t mapped)
+{
+    size_t pg = t->pg;
+    struct m m;
+    if (mapped) {
+        mk_kind(t, &m, K_FILE_SHARED, 2, RW);
+        poke(&m, 3);
+    } else {
+        memset(&m, 0, sizeof m);
+        m.fd = tmp_file(t, 2 * pg, 1, m.path);
+        m.fsize = 2 * pg;
+        m.file = pattern(t, 2 * pg, 1, 0);
+    }
+    int wo = reopen(t, m.path, O_WRONLY), ro = reopen(t, m.path, O_RDONLY);
+    int dir = reopen(t, t->dir, O_RDONLY | O_DIRECTORY);
+    int p[2];
+    if (pipe(p) != 0)
+        stop(t);
+    track_fd(t, p[0]);
+    track_fd(t, p[1]);
+    int badfd = 999;
+    if (fcntl(badfd, F_GETFD) != -1) {
+        bad(t, "harness: fd 999 is open");
+        stop(t);
+    }
+    uint8_t *b = alloc(t, 2 * pg);
+    memset(b, 0xee, 2 * pg);
+    struct iovec iov[1] = {{b, 10}};
+    off_t o = 0;
+    ret(t, "pread write-only fd", t->ops->pread(wo, b, 10, 0), E(EBADF));
+    ret(t, "read write-only fd", t->ops->read(wo, b, 10), E(EBADF));
+    ret(t, "preadv write-only fd", t->ops->preadv(wo, iov, 1, 0), E(EBADF));
+    ret(t, "pread offset -1", t->ops->pread(m.fd, b, 10, -1), E(EINVAL));
+    ret(t, "preadv offset -1", t->ops->preadv(m.fd, iov, 1, -1), E(EINVAL));
+    ret(t, "pwrite read-only fd", t->ops->pwrite(ro, b, 10, 0), E(EBADF));
+    ret(t, "write read-only fd", t->ops->write(ro, b, 10), E(EBADF));
+    ret(t, "pwritev read-only fd", t->ops->pwritev(ro, iov, 1, 0), E(EBADF));
+    ret(t, "pwrite offset -5", t->ops->pwrite(m.fd, b, 10, -5), E(EINVAL));
+    ret(t, "readv iovcnt -1", t->ops->readv(m.fd, iov, -1), E(EINVAL));
+    ret(t, "writev iovcnt -1", t->ops->writev(m.fd, iov, -1), E(EINVAL));
+    ret(t, "preadv iovcnt IOV_MAX+1", t->ops->preadv(m.fd, iov, IOV_MAX + 1, 0),
+        E(EINVAL));
+    ret(t, "pread fd 999", t->ops->pread(badfd, b, 10, 0), E(EBADF));
+    ret(t, "write fd 999", t->ops->write(badfd, b, 10), E(EBADF));
+    ret(t, "pread a directory", t->ops->pread(dir, b, 10, 0), E(EISDIR));
+    ret(t, "pread a pipe", t->ops->pread(p[0], b, 10, 0), E(ESPIPE));
+    ret(t, "pwrite a pipe", t->ops->pwrite(p[1], b, 10, 0), E(ESPIPE));
+    ret(t, "fsync fd 999", t->ops->fsync(badfd), E(EBADF));
+    ret(t, "fdatasync fd 999", t->ops->fdatasync(badfd), E(EBADF));
+    ret(t, "sync_file_range bad flags", t->ops->sync_file_range(m.fd, 0, 0, 0x100),
+        E(EINVAL));
+    ret(t, "sync_file_range offset -1", t->ops->sync_file_range(m.fd, -1, 0, 0),
+        E(EINVAL));
+    ret(t, "ftruncate read-only fd", t->ops->ftruncate(ro, 0), E(EINVAL));
+    ret(t, "ftruncate -1", t->ops->ftruncate(m.fd, -1), E(EINVAL));
+    ret(t, "fallocate read-only fd", t->ops->fallocate(ro, 0, 0, (off_t)pg), E(EBADF));
+    ret(t, "fallocate len 0", t->ops->fallocate(m.fd, 0, 0, 0), E(EINVAL));
+    ret(t, "fallocate unknown mode", t->ops->fallocate(m.fd, 0x4000, 0, (off_t)pg),
+        E(EOPNOTSUPP));
+    ret(t, "fallocate punch without keep", t->ops->fallocate(m.fd, FALLOC_FL_PUNCH_HOLE,
+                                                             0, (off_t)pg), E(EOPNOTSUPP));
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/no-such-file", t->dir);
+    ret(t, "truncate missing path", t->ops->truncate(missing, 0), E(ENOENT));
+    ret(t, "truncate a directory", t->ops->truncate(t->dir, 0), E(EISDIR));
+    ret(t, "sendfile to read-only fd", t->ops->sendfile(ro, m.fd, &o, 10), E(EBADF));
+    ret(t, "sendfile from write-only fd", t->ops->sendfile(p[1], wo, &o, 10), E(EBADF));
+    ret(t, "close fd 999", t->ops->close(badfd), E(EBADF));
+    field(t, "offset", "0", "%lld", (long long)o);
+    field(t, "buffer untouched", "ee", "%02x", b[0]);
+    want_pread(t, "pread", m.fd, 0, 2 * pg, m.file, (long)(2 * pg));
+    if (mapped)
+        unmap(t, m.p, m.len);
+    check_file(t, "file", &m);
+}
+
+/* Child of sc_io_other_process: write 5 bytes "CHILD" at OFF through the
+ * call under test, on a descriptor of its own; report the count. */
+struct write_args {
+    const struct hr_ops *ops;
+    const char *path;
+    off_t off;
+};
+
+static long long write_file_child(void *arg)
+{
+    struct write_args *a = arg;
+    int fd = open(a->path, O_RDWR);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = a->ops->pwrite(fd, "CHILD", 5, a->off);
+    return n < 0 ? -errno : n;
+}
+
+/* The conformance binary itself, run again as an unrelated process (no
+ * fork of the side: a fresh exec, which joins usermap's cache of the file
+ * only through the shared cache).  "--io-helper SIDE pread PATH OFF LEN"
+ * prints the count and the hash read_file_child reports; "--io-helper
+ * SIDE pwrite PATH OFF" writes "OTHER" there and prints the count.  SIDE
+ * is the name of the table of calls (kernel or usermap). */
+static int io_helper(int argc, char **argv)
+{
+    if (argc != 6 && argc != 7)
+        return 2;
+    const struct hr_ops *ops =
+        strcmp(argv[2], hr_usermap_ops.name) == 0 ? &hr_usermap_ops : &hr_kernel_ops;
+    alarm(HR_CHILD_TIMEOUT); /* a hang in the library ends here */
+    int fd = open(argv[4], O_RDWR);
+    if (fd < 0) {
+        printf("open: %s\n", hr_errname(errno));
+        return 1;
+    }
+    off_t off = (off_t)strtoll(argv[5], NULL, 10);
+    if (strcmp(argv[3], "pwrite") == 0) {
+        ssize_t n = ops->pwrite(fd, "OTHER", 5, off);
+        if (n < 0)
+            printf("%zd %s\n", n, hr_errname(errno));
+        else
+            printf("%zd\n", n);
+    } else {
+        size_t len = (size_t)strtoull(argv[6], NULL, 10);
+        uint8_t *b = malloc(len ? len : 1);
+        ssize_t n = b ? ops->pread(fd, b, len, off) : -1;
+        if (n < 0)
+            printf("%zd %s\n", n, hr_errname(errno));
+        else
+            printf("%zd %lld\n", n, model_hash(b, (size_t)n));
+        free(b);
+    }
+    fflush(stdout);
+    ops->close(fd);
+    return 0;
+}
+
+/* Run the helper with ARGS (after "--io-helper SIDE"); its one line of
+ * output is the field KEY, which must be WANT. */
+static void run_helper(struct t *t, const char *key, const char *want,
+                       const char *op, const char *path, long long off, long long len)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        bad(t, "harness: pipe: %s", strerror(errno));
+        stop(t);
+    }
+    char so[32], sl[32];
+    snprintf(so, sizeof so, "%lld", off);
+    snprintf(sl, sizeof sl, "%lld", len);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl("/proc/self/exe", "conformance", "--io-helper", t->ops->name, op, path,
+              so, strcmp(op, "pread") == 0 ? sl : NULL, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char line[160] = "";
+    size_t got = 0;
+    struct pollfd pf = {p[0], POLLIN, 0};
+    while (got < sizeof line - 1 && poll(&pf, 1, (HR_CHILD_TIMEOUT + 2) * 1000) == 1) {
+        ssize_t r = read(p[0], line + got, sizeof line - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    line[got] = 0;
+    close(p[0]);
+    char *nl = strchr(line, '\n');
+    if (nl)
+        *nl = 0;
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        st = -1;
+    char status[64];
+    hr_fmt_status(status, sizeof status, st, " (timed out)");
+    field(t, key, want, "%s, %s", line, status);
+}
+
+enum { OP_FORK, OP_EXEC };
+
+/* While this process holds stores not yet written back in a shared
+ * mapping, another process that maps nothing reads the file with the call
+ * under test and sees them (a forked child, or an unrelated process: this
+ * binary exec'd again); it writes to the file with the call under test and
+ * the mapping here shows that at once. */
+static void sc_io_other_process(struct t *t, intptr_t how)
+{
+    size_t pg = t->pg;
+    struct m m;
+    mk_kind(t, &m, K_FILE_SHARED, 3, RW);
+    dirty_pages(t, &m, 3);
+    poke(&m, 3 * pg - 1);
+    if (how == OP_FORK) {
+        struct read_args ra = {t->ops, m.path, 0, 3 * pg};
+        reap(t, "child's pread", spawn(t, m.p, read_file_child, &ra, NULL),
+             V(model_hash(m.file, 3 * pg)));
+        struct write_args wa = {t->ops, m.path, (off_t)pg + 100};
+        reap(t, "child's pwrite", spawn(t, m.p, write_file_child, &wa, NULL), V(5));
+        model_pwrite(&m, pg + 100, (const uint8_t *)"CHILD", 5);
+    } else {
+        char want[96];
+        snprintf(want, sizeof want, "%zu %lld, exit 0", 3 * pg,
+                 model_hash(m.file, 3 * pg));
+        run_helper(t, "other process's pread", want, "pread", m.path, 0,
+                   (long long)(3 * pg));
+        run_helper(t, "other process's pwrite", "5, exit 0", "pwrite", m.path,
+                   (long long)pg + 100, 0);
+        model_pwrite(&m, pg + 100, (const uint8_t *)"OTHER", 5);
+    }
+    field(t, "mapping at page 1 + 100", how == OP_FORK ? "CHILD" : "OTHER", "%.5s",
+          (const char *)m.p + pg + 100);
+    check_mapping(t, "mapping", &m);
+    unmap(t, m.p, m.len);
+    check_file(t, "file after munmap", &m);
+}
+
+/* ================================================================== */
 /* The table                                                           */
 
 typedef void (*scenario_fn)(struct t *, intptr_t);
@@ -3395,6 +4631,58 @@ static const struct scenario scenarios[] = {
     S_HOLE("errno_mprotect_applies_before_failing", sc_mprotect_partial_apply, 0),
     S_HOLE("errno_msync", sc_msync_matrix, 0),
     S_HOLE("errno_madvise", sc_madvise_matrix, 0),
+    /* file I/O that sees the mappings (issue 9) */
+    S("io_pread_unsynced", sc_io_pread_unsynced, 0),
+    S("io_read_readv_offset", sc_io_read_offset, 0),
+    S("io_preadv_buffers", sc_io_preadv, 0),
+    S("io_pwrite_shared_private_second", sc_io_pwrite_views, 0),
+    /* Fail on c9c7b64 (src/cache/cache.c cache_resize): um_pwrite past EOF
+     * clears the old page's whole tail, the kernel only [old end, write). */
+    S("io_pwrite_past_eof_short", sc_io_pwrite_grows, GROW_SHORT),
+    S("io_pwrite_past_eof_over_tail", sc_io_pwrite_grows, GROW_OVER),
+    S("io_pwrite_past_eof_hole", sc_io_pwrite_grows, GROW_HOLE),
+    S("io_pwrite_past_eof_gap_same_page", sc_io_pwrite_grows, GROW_GAP),
+    S("io_ftruncate_grow_old_tail", sc_io_grow_tail, TG_FTRUNCATE),
+    S("io_truncate_grow_old_tail", sc_io_grow_tail, TG_TRUNCATE),
+    S("io_fallocate_grow_old_tail", sc_io_grow_tail, TG_FALLOCATE),
+    S("io_write_o_append", sc_io_append, 0),
+    S("io_writev_pwritev", sc_io_writev, 0),
+    S("io_buffer_same_file", sc_io_buffer, BUF_SAME),
+    S("io_buffer_other_file_shared", sc_io_buffer, BUF_OTHER_SHARED),
+    S("io_buffer_other_file_private", sc_io_buffer, BUF_OTHER_PRIVATE),
+    S("io_buffer_anon_private", sc_io_buffer, BUF_ANON_PRIVATE),
+    S("io_buffer_anon_shared", sc_io_buffer, BUF_ANON_SHARED),
+    S("io_buffer_prot_none_anon", sc_io_buffer_prot_none, K_ANON_PRIVATE),
+    S("io_buffer_prot_none_file", sc_io_buffer_prot_none, K_FILE_SHARED),
+    S("io_buffer_past_eof", sc_io_buffer_past_eof, 0),
+    S("io_truncate_two_mappings", sc_io_truncate_two_maps, 0),
+    S("io_fallocate_punch_hole", sc_io_fallocate, FA_PUNCH),
+    S("io_fallocate_punch_partial_page", sc_io_fallocate, FA_PUNCH_PARTIAL),
+    S("io_fallocate_zero_range", sc_io_fallocate, FA_ZERO),
+    S("io_fallocate_zero_range_grows", sc_io_fallocate, FA_ZERO_GROW),
+    S("io_fallocate_collapse_range", sc_io_fallocate, FA_COLLAPSE),
+    S("io_fallocate_insert_range", sc_io_fallocate, FA_INSERT),
+    S("io_fallocate_grows", sc_io_fallocate, FA_GROW),
+    S("io_fallocate_keep_size", sc_io_fallocate, FA_KEEP_SIZE),
+    S("io_fsync", sc_io_sync, SY_FSYNC),
+    S("io_fdatasync", sc_io_sync, SY_FDATASYNC),
+    S("io_sync_file_range_all", sc_io_sync, SY_RANGE_ALL),
+    S("io_sync_file_range_part", sc_io_sync, SY_RANGE_PART),
+    S("io_copy_file_range_to_plain", sc_io_copy_file_range, CF_TO_PLAIN),
+    S("io_copy_file_range_to_mapped", sc_io_copy_file_range, CF_TO_MAPPED),
+    S("io_copy_file_range_file_offsets", sc_io_copy_file_range, CF_FILE_OFFSETS),
+    S("io_copy_file_range_same_file", sc_io_copy_file_range, CF_SAME_FILE),
+    S("io_copy_file_range_errors", sc_io_copy_errors, 0),
+    S("io_sendfile_pipe", sc_io_sendfile, SF_PIPE),
+    S("io_sendfile_file", sc_io_sendfile, SF_FILE),
+    S("io_sendfile_file_offset", sc_io_sendfile, SF_FILE_OFFSET),
+    S("io_sendfile_mapped_file", sc_io_sendfile, SF_MAPPED),
+    S("io_close_keeps_lock_after_munmap", sc_io_close_lock, 0),
+    S("io_close_keeps_lock_while_mapped", sc_io_close_lock, 1),
+    S("io_errno_mapped", sc_io_errno, 1),
+    S("io_errno_unmapped", sc_io_errno, 0),
+    S("io_other_process_forked", sc_io_other_process, OP_FORK),
+    S("io_other_process_exec", sc_io_other_process, OP_EXEC),
     /* usermap-only */
     U("usermap_only_stats_lazy_1g", um_stats_lazy),
     U("usermap_only_stats_counts", um_stats_counts),
@@ -3521,6 +4809,8 @@ static int run_scenario(const struct scenario *s, struct hr_outcome *ko,
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--io-helper") == 0)
+        return io_helper(argc, argv);
     if (hr_parse_args(argc, argv, &g_args) != 0)
         return 2;
     if (g_args.list) {

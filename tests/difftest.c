@@ -1628,7 +1628,8 @@ static void log_cache_dir(int idx)
     size_t l = 0;
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        /* Dot files are the directory's own (the registry), not caches. */
+        if (e->d_name[0] == '.') continue;
         count++;
         if (l < sizeof names) l += (size_t)snprintf(names + l, sizeof names - l, " %s", e->d_name);
     }

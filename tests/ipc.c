@@ -474,7 +474,8 @@ static int cache_objects(char names[][NAME_MAX + 1], int max)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        /* Dot files are the directory's own (the registry), not caches. */
+        if (e->d_name[0] == '.')
             continue;
         if (names && n < max)
             snprintf(names[n], NAME_MAX + 1, "%s", e->d_name);

@@ -30,7 +30,7 @@
 
 /* Bytes moved per hold of the cache: long enough for few system calls,
  * short enough that faults waiting on the range do not wait long. */
-#define IO_CHUNK ((size_t)1 << 20)
+#define IO_CHUNK CACHE_IO_MAX
 
 int fileio_open(int fd, struct file_io *io)
 {
@@ -70,7 +70,7 @@ void fileio_join(int fd, struct file_io *io, bool write_back)
     write_back = write_back && fl >= 0 && (fl & O_ACCMODE) != O_RDONLY;
     if (pool && um_start()) {
         um_lock_exclusive();
-        io->cache = cache_for_file(pool, fd, &io->st, write_back);
+        io->cache = cache_join_file(pool, fd, &io->st, write_back);
         um_unlock();
         io->joined = io->cache != NULL;
     }
@@ -206,9 +206,9 @@ static ssize_t copy_with_kernel(struct staging *st, void *caller, size_t len, bo
 /* One chunk through the cache; a buffer in usermap's mappings goes
  * through the staging one. */
 static ssize_t read_chunk(struct um_cache *c, int fd, char *buf, struct staging *st, size_t len,
-                          uint64_t off)
+                          uint64_t off, uint64_t file_size)
 {
-    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off);
+    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off, file_size);
 
     if (got > 0 && st)
         got = copy_with_kernel(st, buf, (size_t)got, true);
@@ -240,7 +240,7 @@ static ssize_t write_chunk(struct um_cache *c, int fd, const char *buf, struct s
  * chunk at a time; stops at a short transfer.  Bytes done, or -errno
  * when nothing was. */
 static ssize_t transfer(struct um_cache *c, int fd, char *buf, size_t len, uint64_t off,
-                        bool write)
+                        bool write, uint64_t file_size)
 {
     struct staging *st = NULL;
     size_t done = 0;
@@ -250,7 +250,7 @@ static ssize_t transfer(struct um_cache *c, int fd, char *buf, size_t len, uint6
     while (done < len) {
         size_t n = len - done < IO_CHUNK ? len - done : IO_CHUNK;
         ssize_t rc = write ? write_chunk(c, fd, buf + done, st, n, off + done)
-                           : read_chunk(c, fd, buf + done, st, n, off + done);
+                           : read_chunk(c, fd, buf + done, st, n, off + done, file_size);
 
         if (rc < 0)
             return done ? (ssize_t)done : rc;
@@ -278,7 +278,7 @@ ssize_t fileio_pread(int fd, void *buf, size_t count, off_t offset, struct file_
         return pread(fd, buf, count, offset);
     if (offset < 0)
         return fail_io(-EINVAL, "pread");
-    rc = transfer(io->cache, fd, buf, count, (uint64_t)offset, false);
+    rc = transfer(io->cache, fd, buf, count, (uint64_t)offset, false, (uint64_t)io->st.st_size);
     return rc < 0 ? fail_io(rc, "pread") : rc;
 }
 
@@ -301,14 +301,14 @@ ssize_t fileio_pwrite(int fd, const void *buf, size_t count, off_t offset, struc
 
         longer.st_size = offset + (off_t)count;
         um_lock_exclusive();
-        cache_follow_file(&longer);
+        cache_follow_write(&longer, (uint64_t)offset);
         um_unlock();
     }
-    rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true);
-    if (fstat(fd, &now) == 0 && now.st_size != io->st.st_size) {
-        io->st = now;
-        fileio_follow(io);
-    } else if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+    rc = transfer(io->cache, fd, (char *)buf, count, (uint64_t)offset, true, 0);
+    /* Within the file, the size cannot have changed through this write. */
+    if ((uint64_t)offset + count > (uint64_t)io->st.st_size) {
+        if (fstat(fd, &now) == 0)
+            io->st = now;
         fileio_follow(io);
     }
     return rc < 0 ? fail_io(rc, "pwrite") : rc;
@@ -487,37 +487,64 @@ UM_API ssize_t um_writev(int fd, const struct iovec *iov, int iovcnt)
     return vector_at_offset(fd, iov, iovcnt, true);
 }
 
-UM_API int um_ftruncate(int fd, off_t length)
+/* A size change through fd: the cache is found (or joined) before the
+ * change, so that it grows from the size it had, clearing what mappings
+ * stored past the old end as the kernel does, and every mapping's end
+ * moves after it. */
+static int resize_through(int fd, int (*change)(const void *arg), const void *arg,
+                          const char *call)
 {
     struct file_io io;
-    int rc;
+    int rc = 0;
 
-    if (ftruncate(fd, length) < 0)
-        return um_fail(errno, "ftruncate: %s", strerror(errno));
     fileio_open(fd, &io);
-    rc = io.cache ? fileio_follow(&io) : 0;
+    if (change(arg) < 0) {
+        rc = um_fail(errno, "%s: %s", call, strerror(errno));
+    } else if (io.cache && fstat(fd, &io.st) == 0) {
+        rc = fileio_follow(&io);
+    }
     fileio_close(&io);
     return rc;
 }
 
+struct new_size {
+    int fd;
+    const char *path;
+    off_t length;
+};
+
+static int ftruncate_to(const void *arg)
+{
+    const struct new_size *n = arg;
+
+    return ftruncate(n->fd, n->length);
+}
+
+static int truncate_to(const void *arg)
+{
+    const struct new_size *n = arg;
+
+    return truncate(n->path, n->length);
+}
+
+UM_API int um_ftruncate(int fd, off_t length)
+{
+    struct new_size n = { .fd = fd, .length = length };
+
+    return resize_through(fd, ftruncate_to, &n, "ftruncate");
+}
+
 UM_API int um_truncate(const char *path, off_t length)
 {
-    int fd, rc;
-
-    if (truncate(path, length) < 0)
-        return um_fail(errno, "truncate %s: %s", path, strerror(errno));
     /* The file's identity, to find its caches: an O_PATH descriptor
      * reads nothing and, closed, drops no record lock. */
-    fd = open(path, O_PATH | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    {
-        struct file_io io;
+    struct new_size n = { .path = path, .length = length };
+    int fd = open(path, O_PATH | O_CLOEXEC), rc;
 
-        fileio_open(fd, &io);
-        rc = io.cache ? fileio_follow(&io) : 0;
-        fileio_close(&io);
-    }
+    if (fd < 0)
+        return truncate(path, length) == 0 ? 0
+                                           : um_fail(errno, "truncate %s: %s", path, strerror(errno));
+    rc = resize_through(fd, truncate_to, &n, "truncate");
     close(fd);
     return rc;
 }

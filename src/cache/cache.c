@@ -276,7 +276,7 @@ static bool may_free(struct um_cache *c)
  * (cache_io.c) copies through the window without the library lock, and
  * must meet neither a page cut off nor a window being moved.
  */
-static int resize_claimed(struct um_cache *c, uint64_t size)
+static int resize_claimed(struct um_cache *c, uint64_t size, uint64_t clear_to)
 {
     uint64_t sys = um_system_page(), old = c->size, was = old;
     /* Other processes copying file I/O through their windows hold the
@@ -292,9 +292,10 @@ static int resize_claimed(struct um_cache *c, uint64_t size)
         was = (uint64_t)ps.st_size;
     cutting = size < was && c->is_shared;
     /* Growing from a partial page: what mappings stored past the end in
-     * it reads as zeros from now on, as the kernel's filesystems make it
-     * (those that clear it at write-back: store.h); a page no write
-     * dirtied is read again, in case someone else wrote there. */
+     * it, up to clear_to, reads as zeros from now on, as the kernel's
+     * filesystems make it (those that clear it at write-back: store.h); a
+     * page no write dirtied is read again, in case someone else wrote
+     * there. */
     from_partial = size > was && was % sys;
     clear_tail = from_partial && !c->anonymous && c->store->clears_past_end;
     if (from_partial)
@@ -309,19 +310,23 @@ static int resize_claimed(struct um_cache *c, uint64_t size)
     if (rc < 0)
         return rc;
     if (clear_tail)
-        cache_zero_present(c, was, round_up(was, sys));
+        cache_zero_present(c, was, clear_to < round_up(was, sys) ? clear_to : round_up(was, sys));
     if (size < (old > was ? old : was))
         dirty_forget_from(&c->dirty, size, round_up(old > was ? old : was, c->page_size));
     c->size = size;
+    /* A file that grows a page at a time (LMDB's pwrite past the end)
+     * would move the window at every write: it at least doubles. */
     if (round_up(size, sys) > c->window_len) {
+        uint64_t len = round_up(size, sys), twice = 2 * (uint64_t)c->window_len;
+
         unmap_window(c);
-        if (map_window(c, round_up(size, sys)) < 0)
+        if (map_window(c, len > twice ? len : twice) < 0)
             return -1;
     }
     return 0;
 }
 
-static int follow_file_size(struct um_cache *c, uint64_t size)
+static int follow_size_clearing(struct um_cache *c, uint64_t size, uint64_t clear_to)
 {
     bool waited;
     int slot, rc;
@@ -333,9 +338,14 @@ static int follow_file_size(struct um_cache *c, uint64_t size)
                             (uint64_t)ps.st_size == size))
         return 0;
     slot = cache_claim(c, 0, UINT64_MAX, CLAIM_MUST, &waited);
-    rc = resize_claimed(c, size);
+    rc = resize_claimed(c, size, clear_to);
     cache_unclaim(c, slot);
     return rc;
+}
+
+static int follow_file_size(struct um_cache *c, uint64_t size)
+{
+    return follow_size_clearing(c, size, UINT64_MAX);
 }
 
 /*
@@ -385,12 +395,18 @@ int cache_follow_file(const struct stat *st)
     return 0;
 }
 
-struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
-                                bool needs_write)
+static struct um_cache *open_file_cache(struct um_pool *pool, int fd, const struct stat *st,
+                                        bool needs_write, bool borrow)
 {
     struct um_cache *c = find_file_cache(pool, st);
     bool created = false;
 
+    /* A cache a file call joined, taken up by a mapping: it keeps a
+     * descriptor of its own from now on. */
+    if (c && !borrow && um_store_file_keep(c->store, fd) < 0) {
+        um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
+        return NULL;
+    }
     if (c) {
         if (follow_file_size(c, (uint64_t)st->st_size) < 0)
             return NULL;
@@ -409,7 +425,7 @@ struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat 
         created = true;
         c->dev = st->st_dev;
         c->ino = st->st_ino;
-        c->store = um_store_file_open(fd);
+        c->store = borrow ? um_store_file_borrow(fd) : um_store_file_open(fd);
         if (!c->store) {
             um_fail(errno, "cannot keep fd %d open for the mapping: %s", fd, strerror(errno));
             goto fail;
@@ -438,6 +454,27 @@ fail:
         errno = err;
     }
     return NULL;
+}
+
+struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
+                                bool needs_write)
+{
+    return open_file_cache(pool, fd, st, needs_write, false);
+}
+
+int cache_follow_write(const struct stat *st, uint64_t write_at)
+{
+    for (struct um_cache *c = caches; c; c = c->next)
+        if (!c->anonymous && c->dev == st->st_dev && c->ino == st->st_ino &&
+            follow_size_clearing(c, (uint64_t)st->st_size, write_at) < 0)
+            return -1;
+    return 0;
+}
+
+struct um_cache *cache_join_file(struct um_pool *pool, int fd, const struct stat *st,
+                                 bool write_back)
+{
+    return open_file_cache(pool, fd, st, write_back, !write_back);
 }
 
 struct um_cache *cache_for_anonymous(struct um_pool *pool, size_t len)

@@ -35,6 +35,18 @@ struct um_region;
 struct um_cache *cache_for_file(struct um_pool *pool, int fd, const struct stat *st,
                                 bool needs_write);
 
+/* cache_follow_file() for a write at write_at that makes the file st
+ * describes longer: of what mappings stored past the old end, in its
+ * page, only the bytes before the write read as zeros (the kernel's
+ * write clears the gap it leaves, not what lies past its own end). */
+int cache_follow_write(const struct stat *st, uint64_t write_at);
+
+/* cache_for_file() for one file call on fd (api/fileio.c): the store
+ * borrows fd rather than keep a duplicate, unless write_back (fsync),
+ * which may leave the cache holding pages it must write later. */
+struct um_cache *cache_join_file(struct um_pool *pool, int fd, const struct stat *st,
+                                 bool write_back);
+
 /* The file st describes has the size st gives now: every cache of it (in
  * any pool) follows, under the exclusive lock.  0 or -1 with errno. */
 int cache_follow_file(const struct stat *st);
@@ -57,9 +69,13 @@ int cache_follow_memfd(struct um_cache *c);
  * referenced, buf never a usermap mapping (the copy would fault while
  * the range is held).  cache_pread: the file's bytes, with the cache's
  * copies over them.  cache_pwrite: to the file and the cached copies at
- * once.  Bytes done, or -errno.
+ * once.  Bytes done, or -errno.  At most CACHE_IO_MAX bytes a call;
+ * file_size: the file's size as the caller last saw it (a read wholly
+ * below it and wholly in memory is served from the cache alone).
  */
-ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off);
+#define CACHE_IO_MAX ((size_t)1 << 20)
+ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off,
+                    uint64_t file_size);
 ssize_t cache_pwrite(struct um_cache *c, int fd, const void *buf, size_t len, uint64_t off);
 
 /* change(arg) turns [lo, hi) of the file to zeros (fallocate's punch or

@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -109,6 +110,23 @@ static uint64_t window_stop(const struct um_cache *c, uint64_t off, uint64_t len
     return stop < c->window_len ? stop : c->window_len;
 }
 
+/* Whether every system page of [off, off+len) is in memory, per
+ * mincore (one system call, never a fault).  A page of shared memory
+ * swapped out reads as absent: the caller then asks the memfd itself. */
+static bool all_resident(const struct um_cache *c, uint64_t off, uint64_t len)
+{
+    uint64_t sys = um_system_page(), lo = round_down(off, sys), hi = round_up(off + len, sys);
+    unsigned char vec[(CACHE_IO_MAX / 4096) + 2];
+
+    if (hi > c->window_len || (hi - lo) / sys > sizeof(vec) ||
+        mincore(c->window + lo, (size_t)(hi - lo), vec) < 0)
+        return false;
+    for (uint64_t i = 0; i < (hi - lo) / sys; i++)
+        if (!(vec[i] & 1))
+            return false;
+    return true;
+}
+
 static int overlay(struct um_cache *c, char *buf, uint64_t off, uint64_t len, bool to_cache)
 {
     struct overlay o = { c, buf, off, to_cache };
@@ -116,6 +134,10 @@ static int overlay(struct um_cache *c, char *buf, uint64_t off, uint64_t len, bo
 
     if (off >= stop)
         return 0;
+    if (all_resident(c, off, stop - off)) {
+        copy_present(&o, off, stop);
+        return 0;
+    }
     return sparse_for_each_data(c->memfd, off, stop, copy_present, &o);
 }
 
@@ -137,13 +159,22 @@ static ssize_t pread_all(int fd, char *buf, size_t len, uint64_t off)
     return (ssize_t)done;
 }
 
-ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off)
+ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off,
+                    uint64_t file_size)
 {
     uint64_t sys = um_system_page();
     struct io_hold h;
     ssize_t got;
 
     hold_range(c, round_down(off, sys), round_up(off + len, sys), false, &h);
+    /* All of it in memory and in the file: the cache's copy is the read,
+     * once a read of nothing has shown the descriptor may read. */
+    if (off + len <= file_size && all_resident(c, off, len) &&
+        pread(fd, buf, 0, (off_t)off) == 0) {
+        memcpy(buf, c->window + off, len);
+        release_range(c, &h);
+        return (ssize_t)len;
+    }
     /* The file first, then the cache's copies over it: a page the cache
      * holds may hold stores the file has not seen.  Only up to the end
      * the file gave: past it, a read returns nothing, as the kernel's. */

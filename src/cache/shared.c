@@ -25,6 +25,8 @@
 #include "error.h"
 #include "shared.h"
 
+static void count_attach(struct um_shared *s, int delta);
+
 /* The state object's length: header, then the dirty map (sparse). */
 static uint64_t system_page(void)
 {
@@ -339,6 +341,7 @@ int shared_before_fork(struct um_shared *s)
         return -1;
     }
     copy_slot_names(s, s->slot, s->child_slot);
+    count_attach(s, +1);        /* the child's, which leaves on its own */
     return 0;
 }
 
@@ -449,12 +452,128 @@ int shared_open_dir(char *path, size_t path_len, bool create)
     return fd < 0 ? -1 : on_tmpfs_or_close(fd, path);
 }
 
+/* ------------------------------------------------------ the registry */
+
+/*
+ * How many processes are attached to the caches of files hashing to each
+ * counter, in the directory's ".registry.counts": a file call on a file
+ * whose counter is 0 knows without a system call that no usermap process
+ * caches it (a look in the directory costs more than the read itself).
+ * Attaching counts up before the cache can hold a byte, leaving counts
+ * down; a process that dies attached leaves its count, which only costs
+ * its files (and those that share their counter) the look.  A counter
+ * saturates rather than wraps.
+ */
+#define REGISTRY_COUNTERS 32768u
+#define REGISTRY_BYTES (REGISTRY_COUNTERS * sizeof(uint16_t))
+
+static uint16_t *registry;
+
+static uint16_t *registry_counter(const struct stat *st)
+{
+    uint64_t h = (uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull ^
+                 (uint64_t)st->st_ino * 0xc2b2ae3d27d4eb4full;
+
+    return &registry[(h >> 32) % REGISTRY_COUNTERS];
+}
+
+static bool install_registry(int fd, bool grow)
+{
+    struct stat rs;
+    void *r;
+
+    if (fstat(fd, &rs) < 0 || !S_ISREG(rs.st_mode) || rs.st_uid != geteuid() ||
+        (rs.st_mode & 0077))
+        return false;
+    if ((uint64_t)rs.st_size < REGISTRY_BYTES && (!grow || ftruncate(fd, REGISTRY_BYTES) < 0))
+        return false;
+    r = um_private_mmap(REGISTRY_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    if (r == MAP_FAILED)
+        return false;
+    if (!__atomic_compare_exchange_n(&registry, &(uint16_t *){ NULL }, r, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        um_private_munmap(r, REGISTRY_BYTES);
+    return true;
+}
+
+/* Maps the registry of the directory at dir_fd (making it if create). */
+static bool map_registry(int dir_fd, bool create)
+{
+    int fd = openat(dir_fd, ".registry.counts",
+                    O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    bool ok;
+
+    if (__atomic_load_n(&registry, __ATOMIC_ACQUIRE)) {
+        if (fd >= 0)
+            close(fd);
+        return true;
+    }
+    if (fd < 0)
+        return false;
+    ok = install_registry(fd, create);
+    close(fd);
+    return ok;
+}
+
+static void registry_add(const struct stat *st, int delta)
+{
+    uint16_t *c, now;
+
+    if (!__atomic_load_n(&registry, __ATOMIC_ACQUIRE))
+        return;
+    c = registry_counter(st);
+    now = __atomic_load_n(c, __ATOMIC_RELAXED);
+    do {
+        if (now == UINT16_MAX || (delta < 0 && now == 0))
+            return;
+    } while (!__atomic_compare_exchange_n(c, &now, (uint16_t)(now + delta), false,
+                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+}
+
+/* The counts of this cache's file: up at every attach (the child's
+ * included), down at every leave. */
+static void count_attach(struct um_shared *s, int delta)
+{
+    struct stat st = { .st_dev = (dev_t)s->hdr->dev, .st_ino = (ino_t)s->hdr->ino };
+
+    if (delta > 0)
+        map_registry(s->dir_fd, true);
+    registry_add(&st, delta);
+}
+
+/* Whether the registry says no process is attached to a cache of st's
+ * file: then nothing but a look could say more. */
+static bool registry_says_none(const struct stat *st)
+{
+    char path[PATH_MAX];
+
+    if (!__atomic_load_n(&registry, __ATOMIC_ACQUIRE)) {
+        int dir;
+
+        default_dir(path, sizeof(path));
+        struct stat ds;
+
+        dir = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir < 0)
+            return false;
+        /* Only the user's own directory, as attaching demands. */
+        if (fstat(dir, &ds) == 0 && ds.st_uid == geteuid() && (ds.st_mode & 0777) == 0700)
+            map_registry(dir, false);
+        close(dir);
+        if (!__atomic_load_n(&registry, __ATOMIC_ACQUIRE))
+            return false;
+    }
+    return __atomic_load_n(registry_counter(st), __ATOMIC_SEQ_CST) == 0;
+}
+
 bool shared_exists(const struct stat *st)
 {
     char path[PATH_MAX], name[64];
     struct stat os;
     size_t n;
 
+    if (registry_says_none(st))
+        return false;
     default_dir(path, sizeof(path));
     shared_name_of(st, name, sizeof(name));
     n = strlen(path);
@@ -643,6 +762,7 @@ int shared_attach(struct um_shared *s, int fd, const struct stat *st, bool *alon
             fstat(s->state_fd, &ss);
             s->state_dev = ss.st_dev;
             s->state_ino = ss.st_ino;
+            count_attach(s, +1);
             shared_unlock_byte(s->state_fd, SHARED_LOCK_GATE);
             return 0;
         }
@@ -678,8 +798,10 @@ int shared_attach_child(struct um_shared *s)
     s->state_fd = fd;
     s->slot = -1;
     rc = take_slot(s, writing);
-    if (rc == 0)
+    if (rc == 0) {
         copy_slot_names(s, parent, s->slot);
+        count_attach(s, +1);
+    }
     close(inherited);
     return rc;
 }
@@ -690,6 +812,7 @@ void shared_leave(struct um_shared *s, bool (*clean)(void *arg), void *arg)
         return;
     shared_lock_byte(s->state_fd, SHARED_LOCK_GATE, true, true);
     give_slot(s);
+    count_attach(s, -1);
     if (clean && !shared_others_attached(s) && clean(arg) &&
         shared_still_named(s->dir_fd, s->name, "state", s->state_fd))
         shared_remove_objects(s->dir_fd, s->name);

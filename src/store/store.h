@@ -57,6 +57,16 @@ struct um_store {
 struct um_store *um_store_file_open(int fd);
 
 /*
+ * A store over fd itself, for the length of one file call: nothing is
+ * duplicated (a duplicate would have to stay open, lest its close drop
+ * the program's record locks), and closing the store leaves fd alone.
+ * um_store_file_keep() turns it into one that duplicates fd after all
+ * (a mapping took the cache up).  NULL with errno on failure.
+ */
+struct um_store *um_store_file_borrow(int fd);
+int um_store_file_keep(struct um_store *s, int fd);
+
+/*
  * Lets a file store write: duplicates fd, which must be open for writing.
  * Returns 0 or -errno.
  */

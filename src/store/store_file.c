@@ -21,6 +21,7 @@ struct file_store {
     struct um_store base;
     int read_fd;        /* our own duplicate: the caller may close theirs */
     int write_fd;       /* -1 until a mapping that may write arrives */
+    bool borrowed;      /* read_fd is the caller's, not ours to close */
     char path[256];
 };
 
@@ -167,7 +168,8 @@ static void file_close(struct um_store *s)
     struct file_store *f = to_file(s);
 
     um_store_close_fd(f->write_fd);
-    um_store_close_fd(f->read_fd);
+    if (!f->borrowed)
+        um_store_close_fd(f->read_fd);
     free(f);
 }
 
@@ -202,13 +204,14 @@ static bool keeps_pages_in_memory(int fd)
     return fstatfs(fd, &fs) == 0 && (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
 }
 
-struct um_store *um_store_file_open(int fd)
+static struct um_store *file_store_over(int fd, bool borrow)
 {
     struct file_store *f = calloc(1, sizeof(*f));
 
     if (!f)
         return NULL;
-    f->read_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    f->borrowed = borrow;
+    f->read_fd = borrow ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (f->read_fd < 0) {
         free(f);
         return NULL;
@@ -219,6 +222,31 @@ struct um_store *um_store_file_open(int fd)
     describe_fd(fd, f->path, sizeof(f->path));
     f->base.name = f->path;
     return &f->base;
+}
+
+struct um_store *um_store_file_open(int fd)
+{
+    return file_store_over(fd, false);
+}
+
+struct um_store *um_store_file_borrow(int fd)
+{
+    return file_store_over(fd, true);
+}
+
+int um_store_file_keep(struct um_store *s, int fd)
+{
+    struct file_store *f = to_file(s);
+    int mine;
+
+    if (!f->borrowed)
+        return 0;
+    mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (mine < 0)
+        return -errno;
+    f->read_fd = mine;
+    f->borrowed = false;
+    return 0;
 }
 
 int um_store_file_allow_write(struct um_store *s, int fd)
