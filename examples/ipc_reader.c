@@ -13,7 +13,8 @@
  *          until it has read that byte before unmapping: both processes
  *          hold the mapping while they look at each other's stores;
  *   read   waits for the writer, reads the first two bytes of FILE with
- *          read(2) (um_read in the usermap build), no mapping, prints
+ *          read(2) (usermap's um_read in the usermap build, through the
+ *          redirect header), no mapping, prints
  *          them and tells the writer (which has not msync'd);
  *   check  maps FILE, prints its first two bytes and unmaps: the later
  *          process that looks at what a dead writer left.
@@ -61,16 +62,6 @@ static int talk(const char *path, const char *from_writer, const char *to_writer
     return munmap(p, SIZE) < 0;
 }
 
-/* read(2) goes through the kernel's page cache, not through a mapping.
- * The usermap build reads through usermap's cache instead, where the
- * writer's store is (another process's, never msync'd): um_read is to
- * usermap's cache what read(2) is to the kernel's.  (A program built with
- * the redirect header gets it by the header once that redirects read.) */
-#ifdef USERMAP_REDIRECT_H
-#define read_bytes um_read
-#else
-#define read_bytes read
-#endif
 
 static int read_file(const char *path, const char *from_writer,
                      const char *to_writer)
@@ -79,7 +70,7 @@ static int read_file(const char *path, const char *from_writer,
     if (await(from_writer) < 0)
         return 1;
     int fd = open(path, O_RDONLY);
-    if (fd < 0 || read_bytes(fd, b, 2) != 2) {
+    if (fd < 0 || read(fd, b, 2) != 2) {
         perror(path);
         return 1;
     }

@@ -208,7 +208,7 @@ static ssize_t copy_with_kernel(struct staging *st, void *caller, size_t len, bo
 static ssize_t read_chunk(struct um_cache *c, int fd, char *buf, struct staging *st, size_t len,
                           uint64_t off, uint64_t file_size)
 {
-    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off, file_size);
+    ssize_t got = cache_pread(c, fd, st ? st->map : buf, len, off, file_size, st != NULL);
 
     if (got > 0 && st)
         got = copy_with_kernel(st, buf, (size_t)got, true);

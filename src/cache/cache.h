@@ -71,11 +71,12 @@ int cache_follow_memfd(struct um_cache *c);
  * copies over them.  cache_pwrite: to the file and the cached copies at
  * once.  Bytes done, or -errno.  At most CACHE_IO_MAX bytes a call;
  * file_size: the file's size as the caller last saw it (a read wholly
- * below it and wholly in memory is served from the cache alone).
+ * below it and wholly in memory, into a buffer of the library's own
+ * (buf_is_ours), is served from the cache alone).
  */
 #define CACHE_IO_MAX ((size_t)1 << 20)
 ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off,
-                    uint64_t file_size);
+                    uint64_t file_size, bool buf_is_ours);
 ssize_t cache_pwrite(struct um_cache *c, int fd, const void *buf, size_t len, uint64_t off);
 
 /* change(arg) turns [lo, hi) of the file to zeros (fallocate's punch or

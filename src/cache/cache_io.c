@@ -160,7 +160,7 @@ static ssize_t pread_all(int fd, char *buf, size_t len, uint64_t off)
 }
 
 ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t off,
-                    uint64_t file_size)
+                    uint64_t file_size, bool buf_is_ours)
 {
     uint64_t sys = um_system_page();
     struct io_hold h;
@@ -168,8 +168,10 @@ ssize_t cache_pread(struct um_cache *c, int fd, void *buf, size_t len, uint64_t 
 
     hold_range(c, round_down(off, sys), round_up(off + len, sys), false, &h);
     /* All of it in memory and in the file: the cache's copy is the read,
-     * once a read of nothing has shown the descriptor may read. */
-    if (off + len <= file_size && all_resident(c, off, len) &&
+     * once a read of nothing has shown the descriptor may read.  Only
+     * into a buffer of the library's: the caller's may be bad, which the
+     * system call answers with EFAULT. */
+    if (buf_is_ours && off + len <= file_size && all_resident(c, off, len) &&
         pread(fd, buf, 0, (off_t)off) == 0) {
         memcpy(buf, c->window + off, len);
         release_range(c, &h);
