@@ -22,14 +22,14 @@
 # Every program runs under a watchdog.
 #
 # Sizes (the ctest defaults keep the suite within ~3 minutes on 2 cores):
-#   REALPROGS_LMDB_RECORDS  (300000)   REALPROGS_SQLITE_MB  (64)
+#   REALPROGS_LMDB_RECORDS  (300000)   REALPROGS_SQLITE_MB  (50)
 #   REALPROGS_GIT_COMMITS   (2000)     REALPROGS_PYTHON_MB  (4)
 set -u
 tool=$1 case=$2 side=$3 dir=$4 built=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3            # Debian's, whatever PATH says
 records=${REALPROGS_LMDB_RECORDS:-300000}
-sqlite_mb=${REALPROGS_SQLITE_MB:-64}
+sqlite_mb=${REALPROGS_SQLITE_MB:-50}
 commits=${REALPROGS_GIT_COMMITS:-2000}
 python_mb=${REALPROGS_PYTHON_MB:-4}
 failed=0
@@ -39,7 +39,7 @@ limit() { timeout -k 5 "${REALPROGS_TIMEOUT:-150}" "$@"; }
 # The memory limit of the limit side: a quarter or less of the data.
 case $case in
 lmdb) budget=8M ;;
-sqlite) budget=16M ;;
+sqlite) budget=12M ;;
 sqlite_wal) budget=4M ;;
 python) budget=1M ;;
 git) budget=256K ;;
