@@ -62,11 +62,10 @@ measure() {
     while [ $i -lt "$runs" ]; do
         for side in k u l; do
             t0=$(now)
+            # shellcheck disable=SC2086  # $page is an option and its value
             case $side in
             k) w "$@" >run.out 2>&1 ;;
-            # shellcheck disable=SC2086
             u) w "$tool" run $page --stats=stats.$side -- "$@" >run.out 2>&1 ;;
-            # shellcheck disable=SC2086
             l) w "$tool" run $page --memory-limit "$lim" --stats=stats.$side -- "$@" >run.out 2>&1 ;;
             esac
             t1=$(now)
@@ -86,10 +85,11 @@ measure() {
 
 echo "medians of $runs runs, hot page cache${PAGE_SIZE:+, usermap page $PAGE_SIZE}"
 echo "  workload                  kernel      usermap  ratio     limited  ratio"
-measure "sqlite full scan" $(( sqlite_mb / 4 ))M sqlite3 db.sqlite "$scan"
-measure "sqlite 200k lookups" $(( sqlite_mb / 4 ))M sqlite3 db.sqlite "$lookups"
-lmdb_mb=$(( $(stat -c %s lmdb/data.mdb) / 1048576 ))
-measure "mdb_dump" $(( lmdb_mb / 4 ))M mdb_dump lmdb
-pack_kb=$(( $(cat git/repo/.git/objects/pack/*.pack | wc -c) / 1024 ))
+# A quarter of each program's data, in KiB (never 0: that is no limit).
+quarter() { echo $(( $(cat "$@" | wc -c) / 4096 + 1 ))K; }
+measure "sqlite full scan" "$(quarter db.sqlite)" sqlite3 db.sqlite "$scan"
+measure "sqlite 200k lookups" "$(quarter db.sqlite)" sqlite3 db.sqlite "$lookups"
+measure "mdb_dump" "$(quarter lmdb/data.mdb)" mdb_dump lmdb
+lim=$(quarter git/repo/.git/objects/pack/*.pack)
 cd git/repo || exit 2
-measure "git log -p" $(( pack_kb / 4 ))K git log -p
+measure "git log -p" "$lim" git log -p

@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 limit() { timeout -k 5 "${REALPROGS_BUILD_TIMEOUT:-400}" "$@"; }
 mkdir -p "$dir" || exit 1
 dir=$(cd "$dir" && pwd)
-rm -rf "$dir/bin" "$dir/skipped"
+rm -rf "${dir:?}/bin" "${dir:?}/skipped"
 skip() { echo "SKIP: $prog from source: $*" | tee "$dir/skipped"; exit 77; }
 fail() { echo "FAIL: $prog from source: $*"; exit 1; }
 
@@ -35,6 +35,7 @@ esac
 # find it, else the newest in the archive.
 src=$dir/src
 mkdir -p "$src"
+# shellcheck disable=SC2010,SC2086  # $tarball is a glob; orig-www is SQLite's docs
 found() { ls $src/$tarball 2>/dev/null | grep -v orig-www | head -1; }
 if [ -z "$(found)" ] && [ -n "${REALPROGS_SOURCES:-}" ]; then
     cp "$REALPROGS_SOURCES"/$tarball "$src/" 2>/dev/null

@@ -210,7 +210,7 @@ if [ "$side" = kernel ]; then
     for f in *.status; do
         [ "$(cat "$f")" = 0 ] || bad "$f: $(cat "$f") ($(head -3 "${f%.status}.err"))"
     done
-    [ $failed -eq 0 ] && touch done && echo "ok: $case/kernel"
+    [ $failed -eq 0 ] && touch ./done && echo "ok: $case/kernel"
     [ $failed -eq 0 ]; exit
 fi
 
