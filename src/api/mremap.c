@@ -276,13 +276,35 @@ static int watch_range(uintptr_t start, uintptr_t end)
 {
     int err;
 
-    if (region_for_each_in(start, end, watch_piece, NULL) == 0)
+    if (end <= start || region_for_each_in(start, end, watch_piece, NULL) == 0)
         return 0;
     err = errno;
     munmap((void *)start, end - start);
     region_remove_range(start, end, NULL);
     errno = err;
     return -1;
+}
+
+/*
+ * The kernel merges a moved or grown mapping with the mappings around it
+ * where it can, and without UFFD_FEATURE_EVENT_REMAP it then drops the
+ * registration of the whole merged mapping: usermap's regions next to
+ * [start, end), as far as they run on without a gap, lose their watch.
+ * What they had written is collected (their write protection is still in
+ * the page tables), then they are watched again.
+ */
+static int watch_neighbours(uintptr_t start, uintptr_t end)
+{
+    uintptr_t lo = start, hi = end;
+    struct um_region *r;
+
+    while (lo && (r = region_find(lo - 1)) != NULL)
+        lo = r->start;
+    while ((r = region_find(hi)) != NULL)
+        hi = r->end;
+    if (collect_range(lo, start) < 0 || collect_range(end, hi) < 0)
+        return -1;
+    return watch_range(lo, start) < 0 || watch_range(end, hi) < 0 ? -1 : 0;
 }
 
 /* The table follows what the kernel did; the room was reserved. */
@@ -305,8 +327,10 @@ static int follow(struct remap *rm, uintptr_t to)
     }
     if ((rm->c.flags & MREMAP_DONTUNMAP) && watch_range(rm->addr, rm->addr + rm->kept) < 0)
         return -1;
-    return moved ? watch_range(to, to + rm->new_len)
-                 : watch_range(to + rm->kept, to + rm->new_len);
+    if (moved ? watch_range(to, to + rm->new_len) < 0
+              : watch_range(to + rm->kept, to + rm->new_len) < 0)
+        return -1;
+    return watch_neighbours(to, to + rm->new_len);
 }
 
 /* ------------------------------------------------------------ the call */
