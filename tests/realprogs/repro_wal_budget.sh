@@ -7,7 +7,7 @@
 # database (5 runs in 6 on a 2-core VM; with one writer, or with the
 # writers outside usermap, 0 in 6).  Exit 1 when the peak is over.
 set -u
-tool=$1
+tool=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/repro-wal-budget.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
