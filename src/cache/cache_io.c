@@ -202,11 +202,16 @@ static void keep_stamp(struct um_cache *c, int fd, uint64_t before)
 
 ssize_t cache_pwrite(struct um_cache *c, int fd, const void *buf, size_t len, uint64_t off)
 {
-    uint64_t sys = um_system_page(), stamp = __atomic_load_n(c->stamp, __ATOMIC_ACQUIRE);
+    uint64_t sys = um_system_page(), stamp;
     struct io_hold h;
     ssize_t put;
 
+    /* The stamp is read with every writer of the file held off (the
+     * write-back locks), so that two writers cannot leave the older of
+     * their stamps behind: a stale stamp drops every clean page of the
+     * cache at the next mapping, in every process. */
     hold_range(c, round_down(off, sys), round_up(off + len, sys), true, &h);
+    stamp = __atomic_load_n(c->stamp, __ATOMIC_ACQUIRE);
     put = pwrite(fd, buf, len, (off_t)off);
     if (put < 0)
         put = -errno;
@@ -245,12 +250,13 @@ static void zero_part(struct um_cache *c, uint64_t lo, uint64_t hi, uint64_t sto
 int cache_file_zeroed(struct um_cache *c, int fd, uint64_t lo, uint64_t hi,
                       int (*change)(void *arg), void *arg)
 {
-    uint64_t sys = um_system_page(), stamp = __atomic_load_n(c->stamp, __ATOMIC_ACQUIRE);
+    uint64_t sys = um_system_page(), stamp;
     uint64_t inner_lo = round_up(lo, sys), inner_hi = round_down(hi, sys);
     struct io_hold h;
     int rc;
 
     hold_range(c, round_down(lo, sys), round_up(hi, sys), true, &h);
+    stamp = __atomic_load_n(c->stamp, __ATOMIC_ACQUIRE);
     rc = change(arg);
     if (rc == 0) {
         uint64_t stop = window_stop(c, 0, hi);

@@ -543,6 +543,15 @@ int cache_evict(struct um_cache *c, uint64_t off, uint64_t len, uint64_t *freed)
      * pages add to it meanwhile, and a difference could wrap. */
     if (rc == 0)
         rc = punch_counted(c, off, end, freed);
+    /* The frames were counted when this process filled them: pages of
+     * them another process took out of the cache since (an invalidation,
+     * a truncation) still leave the count here, or it would only grow. */
+    if (rc == 0 && *freed < len) {
+        uint64_t stale = uncount(c, len - *freed);
+
+        stat_sub(&c->pool->counters.resident, stale);
+        *freed += stale;
+    }
     if (locked)
         shared_unlock_pages(&c->shared, off, end - off);
     if (alone)
