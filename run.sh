@@ -47,7 +47,7 @@ demo() {
 }
 
 run_tests() {
-    cd "$build" && ctest --output-on-failure --timeout 600
+    cd "$build" && ctest --output-on-failure --timeout 600 -j "$(nproc)"
 }
 
 case ${1:-} in
