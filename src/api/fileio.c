@@ -262,12 +262,12 @@ static ssize_t transfer(struct um_cache *c, int fd, char *buf, size_t len, uint6
 }
 
 /* The offset a write to fd lands at: an O_APPEND descriptor writes at
- * the end whatever it is told (pwrite(2) included, on Linux). */
-static off_t landing(int fd, const struct file_io *io, off_t off)
+ * the end (size) whatever it is told (pwrite(2) included, on Linux). */
+static off_t landing(int fd, off_t size, off_t off)
 {
     int fl = fcntl(fd, F_GETFL);
 
-    return fl >= 0 && (fl & O_APPEND) ? io->st.st_size : off;
+    return fl >= 0 && (fl & O_APPEND) ? size : off;
 }
 
 ssize_t fileio_pread(int fd, void *buf, size_t count, off_t offset, struct file_io *io)
@@ -291,7 +291,7 @@ ssize_t fileio_pwrite(int fd, const void *buf, size_t count, off_t offset, struc
         return pwrite(fd, buf, count, offset);
     if (offset < 0)
         return fail_io(-EINVAL, "pwrite");
-    offset = landing(fd, io, offset);
+    offset = landing(fd, io->st.st_size, offset);
     /* A write past the end makes the file longer.  Every mapping's end
      * moves first, so that the write lands in whatever pages they fill
      * meanwhile (and what was stored past the old end is cleared first,
@@ -393,7 +393,7 @@ UM_API ssize_t um_write(int fd, const void *buf, size_t count)
         fileio_close(&io);
         return rc;
     }
-    at = landing(fd, &io, lseek(fd, 0, SEEK_CUR));
+    at = landing(fd, io.st.st_size, lseek(fd, 0, SEEK_CUR));
     rc = at < 0 ? -1 : fileio_pwrite(fd, buf, count, at, &io);
     if (rc > 0)
         lseek(fd, at + rc, SEEK_SET);
@@ -466,11 +466,8 @@ static ssize_t vector_at_offset(int fd, const struct iovec *iov, int iovcnt, boo
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (at = lseek(fd, 0, SEEK_CUR)) < 0)
         return write ? writev(fd, iov, iovcnt) : readv(fd, iov, iovcnt);
-    if (write) {
-        int fl = fcntl(fd, F_GETFL);
-        if (fl >= 0 && (fl & O_APPEND))
-            at = st.st_size;
-    }
+    if (write)
+        at = landing(fd, st.st_size, at);
     rc = vector(fd, iov, iovcnt, at, write);
     if (rc > 0)
         lseek(fd, at + rc, SEEK_SET);

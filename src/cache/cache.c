@@ -89,15 +89,24 @@ static void unmap_window(struct um_cache *c)
     c->window_len = 0;
 }
 
+bool cache_memfd_size(const struct um_cache *c, uint64_t *size)
+{
+    struct stat ps;
+
+    if (fstat(c->memfd, &ps) < 0)
+        return false;
+    *size = (uint64_t)ps.st_size;
+    return true;
+}
+
 /* The end of what a shared cache may hold dirty: another process may
  * know the file as longer than this one does. */
 uint64_t cache_dirty_end(struct um_cache *c)
 {
-    struct stat ps;
-    uint64_t end = cache_end(c);
+    uint64_t end = cache_end(c), size;
 
-    if (fstat(c->memfd, &ps) == 0 && round_up((uint64_t)ps.st_size, um_system_page()) > end)
-        end = round_up((uint64_t)ps.st_size, um_system_page());
+    if (cache_memfd_size(c, &size) && round_up(size, um_system_page()) > end)
+        end = round_up(size, um_system_page());
     return end;
 }
 
@@ -283,13 +292,11 @@ static int resize_claimed(struct um_cache *c, uint64_t size, uint64_t clear_to)
      * page lock on what they copy (cache_io.c): none may meet the cut. */
     uint64_t cut = round_down(size, sys), to_end = (uint64_t)1 << 50;
     bool cutting, from_partial, clear_tail;
-    struct stat ps;
     int rc = 0;
 
     /* The memfd's size, not this process's: another process sharing the
      * cache may have resized it since (and written past its end). */
-    if (fstat(c->memfd, &ps) == 0)
-        was = (uint64_t)ps.st_size;
+    cache_memfd_size(c, &was);
     cutting = size < was && c->is_shared;
     /* Growing from a partial page: what mappings stored past the end in
      * it, up to clear_to, reads as zeros from now on, as the kernel's
@@ -331,11 +338,11 @@ static int follow_size_clearing(struct um_cache *c, uint64_t size, uint64_t clea
     bool waited;
     int slot, rc;
 
-    struct stat ps;
+    uint64_t shared_size;
 
     /* The memfd too: another process sharing it may have resized it. */
-    if (size == c->size && (c->anonymous || fstat(c->memfd, &ps) < 0 ||
-                            (uint64_t)ps.st_size == size))
+    if (size == c->size && (c->anonymous || !cache_memfd_size(c, &shared_size) ||
+                            shared_size == size))
         return 0;
     slot = cache_claim(c, 0, UINT64_MAX, CLAIM_MUST, &waited);
     rc = resize_claimed(c, size, clear_to);
@@ -379,11 +386,11 @@ bool cache_kept_elsewhere(const struct stat *st)
 
 int cache_follow_memfd(struct um_cache *c)
 {
-    struct stat ps;
+    uint64_t size;
 
-    if (c->anonymous || fstat(c->memfd, &ps) < 0)
+    if (c->anonymous || !cache_memfd_size(c, &size))
         return 0;
-    return follow_file_size(c, (uint64_t)ps.st_size);
+    return follow_file_size(c, size);
 }
 
 int cache_follow_file(const struct stat *st)

@@ -234,11 +234,9 @@ static int fill_batch(struct um_cache *c, uint64_t start, uint64_t end, bool pre
 /* The end of what the memfd holds now, rounded to a system page. */
 static uint64_t memfd_end(const struct um_cache *c)
 {
-    struct stat ps;
+    uint64_t size;
 
-    if (fstat(c->memfd, &ps) < 0)
-        return UINT64_MAX;
-    return round_up((uint64_t)ps.st_size, um_system_page());
+    return cache_memfd_size(c, &size) ? round_up(size, um_system_page()) : UINT64_MAX;
 }
 
 static int fill_range(struct um_cache *c, uint64_t off, size_t len, bool prefetch,

@@ -93,6 +93,10 @@ void cache_zero_present(struct um_cache *c, uint64_t lo, uint64_t hi);
 /* cache_invalidate() by a caller that claimed [lo, hi) already. */
 int cache_invalidate_claimed(struct um_cache *c, uint64_t lo, uint64_t hi);
 
+/* The memfd's size now, which another process sharing the cache may
+ * have changed (cache.c).  False if fstat fails. */
+bool cache_memfd_size(const struct um_cache *c, uint64_t *size);
+
 /* The end of what the cache's dirty map may hold (cache.c): another
  * process may know the file as longer than this one. */
 uint64_t cache_dirty_end(struct um_cache *c);
